@@ -1,0 +1,57 @@
+# Two commands do the whole set-up: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint check migrate demo clean
+
+help:
+	@echo "make run    start web + worker on http://$(HOST):$(PORT) (embedded SQLite, demo data)"
+	@echo "make test   run the whole test suite (DATABASE_URL picks the database; SQLite without it)"
+	@echo "make lint   ruff check, ruff format --check, mypy"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+.env:
+	cp .env.example .env
+
+migrate: $(VENV)/.installed .env
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py seed_demo
+
+# Web server and django-q2 worker in the foreground; Ctrl-C stops both.
+run: demo
+	@$(PY) manage.py qcluster & qpid=$$!; \
+	trap 'kill -INT $$qpid 2>/dev/null; wait $$qpid 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed-dev .env
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+check: $(VENV)/.installed .env
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache .mypy_cache .ruff_cache

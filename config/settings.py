@@ -1,0 +1,201 @@
+"""Settings for the clinic reservation system.
+
+Every deployment difference is an environment variable (see `.env.example`). A `.env` file next
+to `manage.py`, if present, is read first; real environment variables win over it.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# ============================================================================ core
+DEBUG = env.bool("DEBUG", default=False)
+
+_DEV_SECRET_KEY = "django-insecure-dev-only-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEV_SECRET_KEY if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false.")
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_q",
+    "customers",
+    "reservations",
+    "messaging",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ============================================================================ database
+# Embedded SQLite by default, so that a new user needs no server; PostgreSQL in production
+# (DATABASE_URL=postgres://user:pass@host:5432/name).
+DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server and the worker read while the other writes; IMMEDIATE makes a
+    # write transaction take the write lock at BEGIN, so two writers queue instead of failing
+    # with "database is locked" half-way through.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db.setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", default=None)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# ============================================================================ auth
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+# ============================================================================ i18n and time
+# The clinic's zone: dates and times meet people in it; the database holds UTC.
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Riyadh")
+USE_TZ = True
+USE_I18N = True
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", _("English")), ("ar", _("Arabic"))]
+LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
+# Region used to read numbers typed without a country code (e.g. 0501234567 in Saudi Arabia).
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="SA")
+BUSINESS_NAME = env.str("BUSINESS_NAME", default="Demo Clinic")
+
+# ============================================================================ static files
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# ============================================================================ security
+# Behind a TLS-terminating proxy in production; all of it is off while DEBUG is on.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Webhook bodies may be up to 3 MB (Meta); refuse anything larger before reading it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
+SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
+
+# ============================================================================ WhatsApp
+WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
+WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default="")
+WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
+WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
+WHATSAPP_API_BASE_URL = (
+    env.str("WHATSAPP_API_BASE_URL", default="") or "https://graph.facebook.com/v23.0"
+).rstrip("/")
+
+# ============================================================================ django-q2
+# Configured on purpose (see README, "Background worker"):
+# - the ORM broker runs on SQLite and PostgreSQL with no other server;
+# - `timeout` < `retry`, so a task is never handed to a second worker while the first still runs;
+# - `max_attempts` is bounded (the default, 0, retries a failing task forever); our own queue
+#   table counts attempts and backs off, so django-q2 itself tries once;
+# - `save_limit=-1` stores no successful tasks: the queue tables are the record, and the default
+#   bookkeeping (a count and a delete per task) caps the ORM broker at ~100-130 tasks/s;
+# - `bulk` lets a worker pull several tasks per broker round trip.
+Q_CLUSTER = {
+    "name": env.str("Q_CLUSTER_NAME", default="clinic"),
+    "orm": "default",
+    "workers": env.int("Q_WORKERS", default=2),
+    "recycle": 500,
+    "timeout": env.int("Q_TIMEOUT", default=60),
+    "retry": env.int("Q_RETRY", default=90),
+    "max_attempts": env.int("Q_MAX_ATTEMPTS", default=1),
+    "save_limit": env.int("Q_SAVE_LIMIT", default=-1),
+    "ack_failures": True,
+    "bulk": env.int("Q_BULK", default=10),
+    "poll": env.float("Q_POLL", default=0.2),
+    "catch_up": False,
+    "queue_limit": 100,
+    "label": "Background tasks",
+}
+if env.str("REDIS_URL", default=""):
+    # Where the ORM broker is the limit (several machines), point the cluster at Redis.
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = env.str("REDIS_URL")
+if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
+    raise ImproperlyConfigured("Q_TIMEOUT must be lower than Q_RETRY.")
+
+# ============================================================================ logging
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")}},
+}

@@ -1,0 +1,129 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x7!k2-production-like-secret-key-with-enough-entropy-0123456789abcdef",
+    "ALLOWED_HOSTS": "clinic.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://clinic.example.com",
+    "WHATSAPP_VERIFY_TOKEN": "verify",
+    "WHATSAPP_APP_SECRET": "secret",
+    "WHATSAPP_ACCESS_TOKEN": "token",
+    "WHATSAPP_PHONE_NUMBER_ID": "123",
+}
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # A child process, so that settings are read afresh from this environment (no .env values
+    # leak in: every variable the test cares about is set explicitly).
+    full_env = {**os.environ, **env}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_values():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_secret_key():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_missing_whatsapp_settings_are_reported_by_check():
+    env = {**PRODUCTION_ENV, "WHATSAPP_APP_SECRET": "", "WHATSAPP_ACCESS_TOKEN": ""}
+    result = run_manage("check", env=env)
+    output = result.stdout + result.stderr
+    assert "WHATSAPP_APP_SECRET is not set" in output
+    assert "WHATSAPP_ACCESS_TOKEN is not set" in output
+    assert "WHATSAPP_VERIFY_TOKEN" not in output
+
+
+def test_whatsapp_check_warns_per_missing_setting(settings):
+    from messaging.checks import check_whatsapp_settings
+
+    settings.WHATSAPP_APP_SECRET = ""
+    settings.WHATSAPP_PHONE_NUMBER_ID = ""
+    messages = check_whatsapp_settings()
+    assert [m.id for m in messages] == ["messaging.W002", "messaging.W004"]
+    assert all(m.level == 30 for m in messages)  # WARNING
+
+
+def test_whatsapp_check_is_silent_when_all_set(settings):
+    from messaging.checks import check_whatsapp_settings
+
+    for name in ("VERIFY_TOKEN", "APP_SECRET", "ACCESS_TOKEN", "PHONE_NUMBER_ID"):
+        setattr(settings, f"WHATSAPP_{name}", "set")
+    assert check_whatsapp_settings() == []
+
+
+def test_whatsapp_api_base_url_defaults_to_graph_v23():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.WHATSAPP_API_BASE_URL)",
+        env={**PRODUCTION_ENV, "WHATSAPP_API_BASE_URL": ""},
+    )
+    assert result.stdout.splitlines()[-1] == "https://graph.facebook.com/v23.0", result.stderr
+
+
+def test_time_zone_and_languages():
+    assert settings.USE_TZ is True
+    assert settings.TIME_ZONE  # the clinic's zone, Asia/Riyadh unless configured
+    assert {code for code, _ in settings.LANGUAGES} == {"en", "ar"}
+    assert "django.middleware.locale.LocaleMiddleware" in settings.MIDDLEWARE
+
+
+def test_django_q_is_configured_deliberately():
+    q = settings.Q_CLUSTER
+    assert q["timeout"] < q["retry"], "a task running past `retry` would be run twice"
+    assert q["max_attempts"] >= 1, "0 retries a failing task forever"
+    assert q["save_limit"] != 250, "the default bookkeeping caps the ORM broker"
+    assert q.get("orm") == "default" or q.get("redis")
+
+
+@pytest.mark.django_db
+def test_no_missing_migrations():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_creates_a_staff_login(settings, capsys):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "Demo staff login: demo / demo-clinic" in out
+    from django.contrib.auth import authenticate
+
+    user = authenticate(username="demo", password="demo-clinic")
+    assert user is not None
+    assert user.is_staff
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_without_debug(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG=false"):
+        call_command("seed_demo")

@@ -1,0 +1,33 @@
+import factory
+
+from customers.tests.factories import CustomerFactory
+from messaging.models import Conversation, InboundMessage, NotificationEvent
+
+
+class ConversationFactory(factory.django.DjangoModelFactory[Conversation]):
+    class Meta:
+        model = Conversation
+
+    customer = factory.SubFactory(CustomerFactory)
+    role = Conversation.Role.USER
+    message = "Hello"
+    status = Conversation.Status.RECEIVED
+
+
+class InboundMessageFactory(factory.django.DjangoModelFactory[InboundMessage]):
+    class Meta:
+        model = InboundMessage
+
+    message_id = factory.Sequence(lambda n: f"wamid.TEST{n:06d}")
+    wa_id = "966501234567"
+    payload = factory.LazyAttribute(
+        lambda o: f'{{"id": "{o.message_id}", "type": "text", "text": {{"body": "hi"}}}}'
+    )
+
+
+class NotificationEventFactory(factory.django.DjangoModelFactory[NotificationEvent]):
+    class Meta:
+        model = NotificationEvent
+
+    event_type = "reservation_created"
+    data = factory.Dict({"reservation_id": 1})

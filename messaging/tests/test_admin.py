@@ -1,0 +1,141 @@
+"""The admin is the staff's main tool: every page loads, searches work, logs are read-only."""
+
+import pytest
+from django.urls import reverse
+
+from customers.tests.factories import CustomerFactory
+from messaging.models import Conversation, InboundMessage
+from messaging.tests.factories import (
+    ConversationFactory,
+    InboundMessageFactory,
+    NotificationEventFactory,
+)
+from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
+
+MODELS = [
+    ("customers", "customer"),
+    ("reservations", "reservation"),
+    ("reservations", "vacationperiod"),
+    ("messaging", "conversation"),
+    ("messaging", "notificationevent"),
+    ("messaging", "inboundmessage"),
+]
+
+
+@pytest.fixture
+def data():
+    customer = CustomerFactory(wa_id="966501234567", customer_name="سارة القحطاني", age=30)
+    ReservationFactory(customer=customer)
+    VacationPeriodFactory()
+    ConversationFactory(customer=customer, message="مرحبا")
+    NotificationEventFactory(wa_id=customer.wa_id)
+    InboundMessageFactory(wa_id=customer.wa_id, status=InboundMessage.Status.FAILED,
+                          last_error="boom")  # fmt: skip
+    return customer
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("app", "model"), MODELS)
+def test_changelists_and_searches_load(staff_client, data, app, model):
+    url = reverse(f"admin:{app}_{model}_changelist")
+    assert staff_client.get(url).status_code == 200
+    assert staff_client.get(url, {"q": "9665"}).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("app", "model"), MODELS)
+def test_admin_pages_need_a_staff_login(client, app, model):
+    response = client.get(reverse(f"admin:{app}_{model}_changelist"))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_customer_page_shows_reservations_recent_messages_and_current_age(staff_client, data):
+    for index in range(25):
+        ConversationFactory(customer=data, message=f"message {index}")
+    response = staff_client.get(reverse("admin:customers_customer_change", args=[data.wa_id]))
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "message 24" in content  # the newest
+    assert "message 3" not in content  # beyond the latest 20
+    assert "Reservations" in content
+    assert "current age" in content.lower()
+
+
+@pytest.mark.django_db
+def test_customer_search_by_name_and_number(staff_client, data):
+    CustomerFactory(wa_id="447700900123", customer_name="James Carter")
+    url = reverse("admin:customers_customer_changelist")
+    by_name = staff_client.get(url, {"q": "سارة"}).content.decode()
+    assert "966501234567" in by_name
+    assert "447700900123" not in by_name
+    by_number = staff_client.get(url, {"q": "447700"}).content.decode()
+    assert "447700900123" in by_number
+    assert "966501234567" not in by_number
+
+
+@pytest.mark.django_db
+def test_staff_adds_a_customer_with_a_local_number(staff_client):
+    response = staff_client.post(
+        reverse("admin:customers_customer_add"),
+        {"wa_id": "050 123 4567", "customer_name": "Walk-in", "language": "ar", "age": "40"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    from customers.models import Customer
+
+    customer = Customer.objects.get(customer_name="Walk-in")
+    assert customer.wa_id == "966501234567"
+    assert customer.age_recorded_at is not None
+
+
+@pytest.mark.django_db
+def test_logs_and_queue_are_read_only(staff_client, data):
+    for model in ("conversation", "notificationevent", "inboundmessage"):
+        assert staff_client.get(reverse(f"admin:messaging_{model}_add")).status_code == 403
+    message = Conversation.objects.get()
+    response = staff_client.post(
+        reverse("admin:messaging_conversation_change", args=[message.pk]), {"message": "edited"}
+    )
+    assert response.status_code == 403
+    message.refresh_from_db()
+    assert message.message == "مرحبا"
+
+
+@pytest.mark.django_db
+def test_retry_action_requeues_failed_messages(staff_client, data):
+    row = InboundMessage.objects.get()
+    response = staff_client.post(
+        reverse("admin:messaging_inboundmessage_changelist"),
+        {"action": "retry", "_selected_action": [row.pk]},
+        follow=True,
+    )
+    assert "1 message queued again" in response.content.decode()
+    row.refresh_from_db()
+    assert row.status == InboundMessage.Status.PENDING
+
+
+@pytest.mark.django_db
+def test_admin_in_arabic_is_right_to_left(staff_client, data):
+    staff_client.post(reverse("set_language"), {"language": "ar", "next": "/admin/"})
+    response = staff_client.get(reverse("admin:index"))
+    content = response.content.decode()
+    assert 'dir="rtl"' in content
+    assert 'lang="ar"' in content
+    english = staff_client.get(reverse("admin:index"), headers={"accept-language": "en"})
+    assert 'dir="rtl"' in english.content.decode()  # the chosen language sticks (cookie)
+
+
+@pytest.mark.django_db
+def test_admin_changelist_query_count_does_not_grow_with_rows(
+    staff_client, data, django_assert_max_num_queries
+):
+    for index in range(30):
+        ConversationFactory(customer=data, message=f"m{index}")
+        ReservationFactory(customer=CustomerFactory())
+    for url in (
+        reverse("admin:messaging_conversation_changelist"),
+        reverse("admin:reservations_reservation_changelist"),
+    ):
+        with django_assert_max_num_queries(12):
+            assert staff_client.get(url).status_code == 200
