@@ -2,29 +2,13 @@
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from messaging.models import InboundMessage, NotificationEvent
+from messaging.models import InboundMessage
 
 logger = logging.getLogger(__name__)
-
-
-def record_event(
-    *, event_type: str, data: dict[str, Any], wa_id: str | None = None
-) -> NotificationEvent:
-    """Append a domain event to `notification_events`."""
-    now = timezone.now()
-    return NotificationEvent.objects.create(
-        event_type=event_type,
-        ts_iso=now.astimezone(UTC).isoformat(timespec="microseconds"),
-        data=data,
-        wa_id=wa_id,
-        created_at=now,
-    )
 
 
 @transaction.atomic

@@ -4,8 +4,9 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
+from messaging.events import record_event
 from messaging.models import Conversation, InboundMessage
-from messaging.services import record_event, retry_inbound_messages
+from messaging.services import retry_inbound_messages
 from messaging.tests.factories import ConversationFactory, InboundMessageFactory
 
 
