@@ -44,7 +44,7 @@ run: demo
 test: $(VENV)/.installed-dev .env
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed-dev
+lint: $(VENV)/.installed-dev .env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
