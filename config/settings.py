@@ -117,6 +117,8 @@ LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 # Region used to read numbers typed without a country code (e.g. 0501234567 in Saudi Arabia).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="SA")
 BUSINESS_NAME = env.str("BUSINESS_NAME", default="Demo Clinic")
+# Show the Hijri (Umm al-Qura) date beside the Gregorian one in messages to customers.
+SHOW_HIJRI_DATES = env.bool("SHOW_HIJRI_DATES", default=False)
 
 # ============================================================================ static files
 STATIC_URL = "static/"
