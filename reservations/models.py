@@ -233,9 +233,8 @@ class Weekday(models.IntegerChoices):
 
 class BookingRulesManager(models.Manager["BookingRules"]):
     def get_solo(self) -> "BookingRules":
-        """The one rules row, created with the defaults the first time it is asked for."""
-        rules, _created = self.get_or_create(pk=BookingRules.SINGLETON_ID)
-        return rules
+        """The one rules row (migration 0004 creates it), or unsaved defaults if it is gone."""
+        return self.filter(pk=BookingRules.SINGLETON_ID).first() or BookingRules()
 
 
 class BookingRules(models.Model):
