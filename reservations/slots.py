@@ -155,7 +155,8 @@ def evaluate_slot(
     """One slot's capacity and verdict for a customer (or staff) booking `type`."""
     rules = calendar.rules
     starts_at = timezone.make_aware(datetime.combine(day, start))
-    ends_at = timezone.make_aware(datetime.combine(day, start) + calendar.slot_length(day))
+    # Elapsed time, not wall-clock arithmetic: a slot always ends after it starts, DST or not.
+    ends_at = starts_at + calendar.slot_length(day)
     booked = sum(counts.values())
     capacity = rules.staff_capacity if for_staff else rules.capacity
     remaining = capacity - booked
