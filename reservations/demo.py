@@ -30,7 +30,7 @@ DEMO_RULES = {
     "week_starts_on": Weekday.SUNDAY,
 }
 WORKDAY = (time(11), time(17))
-NORMAL_WEEK = {
+NORMAL_WEEK: dict[int, list[tuple[time, time]]] = {
     Weekday.SUNDAY: [WORKDAY],
     Weekday.MONDAY: [WORKDAY],
     Weekday.TUESDAY: [WORKDAY],
@@ -42,7 +42,9 @@ NORMAL_WEEK = {
 # 15-minute visits (both sittings divide evenly); Friday closed.
 RAMADAN = (date(2027, 2, 8), date(2027, 3, 9))
 RAMADAN_HOURS = [(time(13), time(16)), (time(21), time(23, 30))]
-RAMADAN_WEEK = {day: RAMADAN_HOURS for day in Weekday if day != Weekday.FRIDAY}
+RAMADAN_WEEK: dict[int, list[tuple[time, time]]] = {
+    day: RAMADAN_HOURS for day in Weekday if day != Weekday.FRIDAY
+}
 
 
 def seed_schedule() -> int:
@@ -60,7 +62,7 @@ def seed_schedule() -> int:
 
 def _schedule(
     name: str,
-    hours: dict[Weekday, list[tuple[time, time]]],
+    hours: dict[int, list[tuple[time, time]]],
     *,
     slot_minutes: int,
     dates: tuple[date, date] | None = None,

@@ -433,7 +433,7 @@ def _record(event_type: str, reservation: Reservation, *, source: str, **extra: 
         "wa_id": reservation.customer_id,
         **_describe(reservation),
         "status": reservation.status,
-        "source": source,
+        "source": str(source),
         **extra,
     }
     record_event(event_type=event_type, data=data, wa_id=reservation.customer_id)

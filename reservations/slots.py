@@ -151,9 +151,12 @@ def evaluate_slot(
     now: datetime,
     type: int | None = None,
     for_staff: bool = False,
+    today: date | None = None,
 ) -> Slot:
-    """One slot's capacity and verdict for a customer (or staff) booking `type`."""
+    """One slot's capacity and verdict for a customer (or staff) booking `type`; `today` (the
+    clinic's date at `now`) may be passed in when evaluating many slots."""
     rules = calendar.rules
+    today = today or timezone.localtime(now).date()
     starts_at = timezone.make_aware(datetime.combine(day, start))
     # Elapsed time, not wall-clock arithmetic: a slot always ends after it starts, DST or not.
     ends_at = starts_at + calendar.slot_length(day)
@@ -174,9 +177,7 @@ def evaluate_slot(
         and starts_at < now + timedelta(minutes=rules.min_notice_minutes)
     ):
         refusal = TOO_SOON
-    elif not for_staff and day > timezone.localtime(now).date() + timedelta(
-        days=rules.max_horizon_days
-    ):
+    elif not for_staff and day > today + timedelta(days=rules.max_horizon_days):
         refusal = TOO_FAR
     elif booked >= capacity:
         refusal = SLOT_FULL
@@ -209,6 +210,7 @@ def build_days(
     """Every day from `start` to `end` with its slots (only the bookable ones by default)."""
     days = []
     empty: dict[int, int] = {}
+    today = timezone.localtime(now).date()
     for day in dates_between(start, end):
         if calendar.on_vacation(day):
             days.append(Day(date=day, reason=VACATION))
@@ -226,6 +228,7 @@ def build_days(
                 now=now,
                 type=type,
                 for_staff=for_staff,
+                today=today,
             )
             for slot_time in times
         ]
