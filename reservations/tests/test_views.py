@@ -134,6 +134,7 @@ def test_staff_booking_errors_are_in_arabic_for_arabic_staff(staff_client):
     content = response.content.decode()
     assert 'dir="rtl"' in content
     assert "العيادة مغلقة" in content
+    assert "اليوم التالي" in content  # the page itself ("Next day")
 
 
 def test_staff_move_and_cancel_from_the_page(staff_client):
