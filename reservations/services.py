@@ -220,7 +220,8 @@ def reserve_slot(
     customer_name: str | None = None,
 ) -> Reservation:
     """Book the customer (created if new) into a slot, or reinstate their cancelled booking of
-    that slot. Staff may book up to the staff limit and ignore notice and horizon."""
+    that slot. Staff may book up to the staff limit, and are not held to the notice, the
+    horizon or the customer's limit of upcoming reservations (they decide on the spot)."""
     _check_source(source)
     _check_type(type)
     for_staff = source == Source.STAFF
@@ -233,10 +234,12 @@ def reserve_slot(
         raise AlreadyBookedError()
     calendar = load_calendar(start=date, end=date)
     _check_slot(calendar, date, time_slot, type=type, for_staff=for_staff)
-    limit = calendar.rules.max_upcoming_per_customer
-    upcoming = list(Reservation.objects.active().upcoming().for_customer(customer.wa_id)[:limit])
-    if len(upcoming) >= limit:
-        raise CustomerLimitError(reservations=upcoming)
+    if not for_staff:
+        limit = calendar.rules.max_upcoming_per_customer
+        upcoming = Reservation.objects.active().upcoming().for_customer(customer.wa_id)
+        held = list(upcoming[:limit])
+        if len(held) >= limit:
+            raise CustomerLimitError(reservations=held)
 
     cancelled = mine.cancelled().order_by("-cancelled_at", "-id").first()
     if cancelled is None:

@@ -257,6 +257,15 @@ def test_customer_limit_reports_the_existing_reservation_and_moves_nothing():
     assert Reservation.objects.count() == 1
 
 
+def test_staff_may_book_a_customer_beyond_the_customer_limit():
+    book()
+    second = book(day=MONDAY + dt.timedelta(days=1), source=Source.STAFF)
+    assert second.is_active
+    with pytest.raises(services.CustomerLimitError) as excinfo:
+        book(day=MONDAY + dt.timedelta(days=2))
+    assert len(excinfo.value.reservations) == 1  # the limit, not everything held
+
+
 def test_customer_limit_is_a_setting_and_past_reservations_do_not_count():
     ReservationFactory(
         customer=CustomerFactory(wa_id="966501234567"), date=SUNDAY - dt.timedelta(1)
