@@ -200,3 +200,13 @@ def test_next_must_stay_on_this_site(staff_client):
 def test_admin_index_links_to_the_schedule(staff_client):
     content = staff_client.get(reverse("admin:index")).content.decode()
     assert f'href="{DAY_URL}"' in content
+
+
+def test_reservations_on_a_later_declared_vacation_stay_visible(staff_client):
+    stranded = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    VacationPeriodFactory(start_date=MONDAY, end_date=MONDAY)
+    content = day_page(staff_client, MONDAY).content.decode()
+    assert "day-vacation" in content
+    assert reverse("reservations:cancel", args=[stranded.pk]) in content
+    week = staff_client.get(WEEK_URL, {"date": MONDAY.isoformat()}).content.decode()
+    assert reverse("admin:reservations_reservation_change", args=[stranded.pk]) in week
