@@ -7,13 +7,13 @@ Dates and times are the clinic's wall clock (the current time zone, TIME_ZONE by
 `now` is an aware datetime.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from reservations.models import BookingRules, OpeningInterval, WeeklySchedule
+from reservations.models import BookingRules, WeeklySchedule
 
 # Why a day or a slot cannot be booked: the same codes as the BookingError subclasses.
 CLOSED = "closed"
@@ -40,30 +40,14 @@ class WeekPlan:
     @classmethod
     def from_schedule(cls, schedule: WeeklySchedule) -> "WeekPlan":
         """Build from a schedule whose `intervals` are prefetched."""
-        return cls.from_intervals(
-            slot_minutes=schedule.slot_minutes,
-            intervals=schedule.intervals.all(),
-            start=schedule.start_date,
-            end=schedule.end_date,
-        )
-
-    @classmethod
-    def from_intervals(
-        cls,
-        *,
-        slot_minutes: int,
-        intervals: Iterable[OpeningInterval],
-        start: date | None = None,
-        end: date | None = None,
-    ) -> "WeekPlan":
         hours: dict[int, list[tuple[time, time]]] = {}
-        for interval in intervals:
+        for interval in schedule.intervals.all():
             hours.setdefault(interval.weekday, []).append((interval.opens, interval.closes))
         return cls(
-            slot_minutes=slot_minutes,
+            slot_minutes=schedule.slot_minutes,
             hours={day: tuple(sorted(spans)) for day, spans in hours.items()},
-            start=start,
-            end=end,
+            start=schedule.start_date,
+            end=schedule.end_date,
         )
 
     def covers(self, day: date) -> bool:

@@ -243,11 +243,6 @@ class WeeklySchedule(models.Model):
                 _("This season overlaps %(other)s."), params={"other": clash.first()}
             )
 
-    def covers(self, day: date) -> bool:
-        if self.is_normal_week or self.start_date is None or self.end_date is None:
-            return True
-        return self.start_date <= day <= self.end_date
-
 
 class OpeningInterval(models.Model):
     """One stretch of opening hours on one weekday; a day with none is closed."""
