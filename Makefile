@@ -7,12 +7,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint check migrate demo clean
+.PHONY: help run test lint check migrate demo clean bench-slots
 
 help:
 	@echo "make run    start web + worker on http://$(HOST):$(PORT) (embedded SQLite, demo data)"
 	@echo "make test   run the whole test suite (DATABASE_URL picks the database; SQLite without it)"
 	@echo "make lint   ruff check, ruff format --check, mypy"
+	@echo "make bench-slots  time available_slots on 50,000 reservations (DATABASE_URL=postgres://...)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,10 @@ lint: $(VENV)/.installed-dev .env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+
+# Creates and drops its own database (clinic_bench_slots) on the DATABASE_URL server.
+bench-slots: $(VENV)/.installed-dev .env
+	$(PY) bench/bench_slots.py
 
 check: $(VENV)/.installed .env
 	$(PY) manage.py check

@@ -1,13 +1,80 @@
-from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
+from typing import Any
 
-from reservations.models import Reservation, VacationPeriod
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from reservations import services
+from reservations.models import (
+    BookingRules,
+    OpeningInterval,
+    Reservation,
+    Source,
+    VacationPeriod,
+    WeeklySchedule,
+    find_overlap,
+)
+
+
+class _DryRun(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside a savepoint to undo a booking that only checked the rules."""
+
+
+class ReservationAdminForm(forms.ModelForm):
+    """Checks a new or moved reservation against the booking rules by running the service in
+    a savepoint that is rolled back; `save_model` then books or moves for real."""
+
+    class Meta:
+        model = Reservation
+        fields = ["customer", "date", "time_slot", "type"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        slot_fields = {"date", "time_slot", "type"}
+        if self.instance.pk is not None and not slot_fields & set(self.changed_data):
+            return data
+        try:
+            with transaction.atomic():
+                book_or_move(self.instance, data)
+                raise _DryRun
+        except _DryRun:
+            pass
+        except services.BookingError as exc:
+            raise ValidationError(exc.message_for(None), code=exc.code) from exc
+        return data
+
+
+def book_or_move(instance: Reservation, data: dict[str, Any]) -> Reservation:
+    """Book a new reservation, or move an existing one, through the services (source staff)."""
+    if instance.pk is None:
+        return services.reserve_slot(
+            wa_id=data["customer"].wa_id,
+            date=data["date"],
+            time_slot=data["time_slot"],
+            type=data["type"],
+            source=Source.STAFF,
+        )
+    return services.modify_reservation(
+        reservation=Reservation.objects.get(pk=instance.pk),
+        date=data["date"],
+        time_slot=data["time_slot"],
+        type=data["type"],
+        source=Source.STAFF,
+    )
 
 
 @admin.register(Reservation)
 class ReservationAdmin(admin.ModelAdmin):
+    form = ReservationAdminForm
+    actions = ["cancel_selected", "cancel_selected_including_past"]
     list_display = [
         "date",
         "time_slot",
@@ -23,7 +90,14 @@ class ReservationAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     autocomplete_fields = ["customer"]
     list_select_related = ["customer"]
-    readonly_fields = ["cancelled_at", "cancelled_source", "created_at", "updated_at"]
+    readonly_fields = [
+        "status",
+        "source",
+        "cancelled_at",
+        "cancelled_source",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["customer", "date", "time_slot", "type", "status", "source"]}),
         (
@@ -33,6 +107,54 @@ class ReservationAdmin(admin.ModelAdmin):
     ]
     ordering = ["-date", "-time_slot"]
     show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Reservation | None = None) -> Any:
+        if obj is None:
+            return self.readonly_fields
+        # The customer is fixed; cancelling is an action, so that it goes through the service.
+        return [*self.readonly_fields, "customer"] + (
+            [] if obj.is_active else ["date", "time_slot", "type"]
+        )
+
+    def save_model(self, request: HttpRequest, obj: Reservation, form: Any, change: bool) -> None:
+        """Book or move through the services (the form checked the rules already)."""
+        if change and not {"date", "time_slot", "type"} & set(form.changed_data):
+            return
+        saved = book_or_move(Reservation() if not change else obj, form.cleaned_data)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    @admin.action(description=_("Cancel selected reservations (upcoming only)"))
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
+        self._cancel(request, queryset, allow_past=False)
+
+    @admin.action(description=_("Cancel selected reservations, past ones included"))
+    def cancel_selected_including_past(
+        self, request: HttpRequest, queryset: QuerySet[Reservation]
+    ) -> None:
+        self._cancel(request, queryset, allow_past=True)
+
+    def _cancel(
+        self, request: HttpRequest, queryset: QuerySet[Reservation], *, allow_past: bool
+    ) -> None:
+        cancelled, refused = 0, []
+        for reservation in queryset.filter(status=Reservation.Status.ACTIVE):
+            try:
+                services.cancel_reservation(
+                    reservation=reservation, source=Source.STAFF, allow_past=allow_past
+                )
+            except services.BookingError as exc:
+                refused.append(f"{reservation}: {exc.message_for(None)}")
+            else:
+                cancelled += 1
+        self.message_user(
+            request,
+            ngettext("Cancelled %d reservation.", "Cancelled %d reservations.", cancelled)
+            % cancelled,
+            messages.SUCCESS,
+        )
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
 
 
 class ReservationInline(admin.TabularInline):
@@ -61,3 +183,82 @@ class VacationPeriodAdmin(admin.ModelAdmin):
     date_hierarchy = "start_date"
     readonly_fields = ["duration_days", "created_at", "updated_at"]
     fields = ["title", "start_date", "end_date", "duration_days", "created_at", "updated_at"]
+
+
+class OpeningIntervalFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            (form.cleaned_data["weekday"], form.cleaned_data["opens"], form.cleaned_data["closes"])
+            for form in self.forms
+            if form.cleaned_data
+            and not form.cleaned_data.get("DELETE")
+            and {"weekday", "opens", "closes"} <= form.cleaned_data.keys()
+        ]
+        clash = find_overlap(kept)
+        if clash:
+            first, second = clash
+            raise ValidationError(
+                _("Opening hours overlap on %(day)s: %(a)s and %(b)s."),
+                params={
+                    "day": dict(OpeningInterval._meta.get_field("weekday").flatchoices)[first[0]],
+                    "a": f"{first[1]:%H:%M}-{first[2]:%H:%M}",
+                    "b": f"{second[1]:%H:%M}-{second[2]:%H:%M}",
+                },
+            )
+
+
+class OpeningIntervalInline(admin.TabularInline):
+    model = OpeningInterval
+    formset = OpeningIntervalFormSet
+    fields = ["weekday", "opens", "closes"]
+    extra = 1
+
+
+@admin.register(WeeklySchedule)
+class WeeklyScheduleAdmin(admin.ModelAdmin):
+    list_display = ["name", "start_date", "end_date", "slot_minutes", "is_normal_week"]
+    list_display_links = ["name"]
+    fields = ["name", "start_date", "end_date", "slot_minutes"]
+    inlines = [OpeningIntervalInline]
+
+
+@admin.register(BookingRules)
+class BookingRulesAdmin(admin.ModelAdmin):
+    """One row: the list goes straight to it; it cannot be added twice or deleted."""
+
+    fieldsets = [
+        (
+            _("Capacity"),
+            {
+                "fields": [
+                    "capacity",
+                    "staff_capacity",
+                    "appointment_capacity",
+                    "follow_up_capacity",
+                ]
+            },
+        ),
+        (
+            _("When customers may book"),
+            {"fields": ["min_notice_minutes", "max_horizon_days", "bookable_until"]},
+        ),
+        (_("Customers"), {"fields": ["max_upcoming_per_customer"]}),
+        (_("Schedule page"), {"fields": ["week_starts_on"]}),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not BookingRules.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        rules = BookingRules.objects.get_solo()
+        if rules.pk is None or rules._state.adding:
+            return HttpResponseRedirect(reverse("admin:reservations_bookingrules_add"))
+        return HttpResponseRedirect(
+            reverse("admin:reservations_bookingrules_change", args=[rules.pk])
+        )

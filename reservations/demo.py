@@ -1,29 +1,103 @@
-"""Demo reservations and vacations for `make run`."""
+"""Demo rules, opening hours, reservations and vacations for `make run` (idempotent)."""
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
 from customers.models import Customer
-from reservations.models import Reservation, Source, VacationPeriod
+from reservations import services
+from reservations.models import (
+    BookingRules,
+    OpeningInterval,
+    Reservation,
+    Source,
+    VacationPeriod,
+    Weekday,
+    WeeklySchedule,
+)
+
+# A small clinic with one doctor: 30-minute slots hold 2 patients (the doctor sees them in
+# arrival order while the assistant prepares the next), staff may squeeze in a third (an urgent
+# case or a walk-in). Like the clinic we started from, a slot stays bookable until it ends, with
+# no minimum notice; customers book up to 30 days ahead and hold one upcoming visit at a time.
+DEMO_RULES = {
+    "capacity": 2,
+    "staff_capacity": 3,
+    "min_notice_minutes": 0,
+    "max_horizon_days": 30,
+    "bookable_until": BookingRules.BookableUntil.END,
+    "max_upcoming_per_customer": 1,
+    "week_starts_on": Weekday.SUNDAY,
+}
+WORKDAY = (time(11), time(17))
+NORMAL_WEEK: dict[int, list[tuple[time, time]]] = {
+    Weekday.SUNDAY: [WORKDAY],
+    Weekday.MONDAY: [WORKDAY],
+    Weekday.TUESDAY: [WORKDAY],
+    Weekday.WEDNESDAY: [WORKDAY],
+    Weekday.THURSDAY: [WORKDAY],
+    Weekday.SATURDAY: [(time(16), time(22))],
+}  # Friday closed
+# Ramadan 1448 AH (about 2027-02-08 to 2027-03-09): afternoon and late-evening sittings, shorter
+# 15-minute visits (both sittings divide evenly); Friday closed.
+RAMADAN = (date(2027, 2, 8), date(2027, 3, 9))
+RAMADAN_HOURS = [(time(13), time(16)), (time(21), time(23, 30))]
+RAMADAN_WEEK: dict[int, list[tuple[time, time]]] = {
+    day: RAMADAN_HOURS for day in Weekday if day != Weekday.FRIDAY
+}
+
+
+def seed_schedule() -> int:
+    """Create the demo rules and schedules if the clinic has none yet; return schedules made."""
+    if WeeklySchedule.objects.exists():
+        return 0
+    rules = BookingRules.objects.get_solo()
+    for name, value in DEMO_RULES.items():
+        setattr(rules, name, value)
+    rules.save()
+    _schedule("Normal week", NORMAL_WEEK, slot_minutes=30)
+    _schedule("Ramadan 1448", RAMADAN_WEEK, slot_minutes=15, dates=RAMADAN)
+    return 2
+
+
+def _schedule(
+    name: str,
+    hours: dict[int, list[tuple[time, time]]],
+    *,
+    slot_minutes: int,
+    dates: tuple[date, date] | None = None,
+) -> None:
+    start, end = dates or (None, None)
+    schedule = WeeklySchedule.objects.create(
+        name=name, slot_minutes=slot_minutes, start_date=start, end_date=end
+    )
+    OpeningInterval.objects.bulk_create(
+        OpeningInterval(schedule=schedule, weekday=day, opens=opens, closes=closes)
+        for day, spans in hours.items()
+        for opens, closes in spans
+    )
 
 
 def seed_reservations(customers: list[Customer], *, today: date | None = None) -> int:
-    """Book the demo customers into the coming working days (Sun-Thu), once."""
+    """Book the demo customers into the coming days through the booking engine, once."""
+    seed_schedule()
     if Reservation.objects.exists():
         return 0
     today = today or timezone.localdate()
-    day = today
     created = 0
     for index, customer in enumerate(customers):
-        day += timedelta(days=1)
-        while day.weekday() in (4, 5):  # Friday and Saturday are not demo working days
-            day += timedelta(days=1)
-        Reservation.objects.create(
-            customer=customer,
-            date=day,
-            time_slot=time(11 + index % 6, 0 if index % 2 else 30),
-            type=index % 2,
+        wished = timezone.make_aware(
+            datetime.combine(today + timedelta(days=1 + index), time(11 + index % 6))
+        )
+        kind = index % 2
+        slots = services.nearest_available_slots(near=wished, type=kind, limit=1)
+        if not slots:
+            continue
+        services.reserve_slot(
+            wa_id=customer.wa_id,
+            date=slots[0].date,
+            time_slot=slots[0].time,
+            type=kind,
             source=Source.CUSTOMER if index % 3 else Source.STAFF,
         )
         created += 1

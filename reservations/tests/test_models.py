@@ -73,3 +73,110 @@ def test_queryset_filters():
 def test_starts_at_is_aware_in_the_clinic_zone(settings):
     reservation = Reservation(date=dt.date(2026, 12, 1), time_slot=dt.time(9, 0))
     assert reservation.starts_at.utcoffset() == dt.timedelta(hours=3)  # Asia/Riyadh
+
+
+# ---------------------------------------------------------------------------- schedule rules
+
+
+@pytest.mark.django_db
+def test_the_rules_are_a_single_row_in_the_database():
+    from reservations.models import BookingRules
+
+    assert BookingRules.objects.get_solo().pk == 1  # created by a migration
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BookingRules.objects.create(id=2)
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_staff_limit_below_capacity_and_type_limits_above_it():
+    from reservations.models import BookingRules
+
+    for values in ({"capacity": 3, "staff_capacity": 2}, {"appointment_capacity": 5}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            BookingRules.objects.filter(pk=1).update(**values)
+
+
+@pytest.mark.django_db
+def test_there_is_one_normal_week():
+    from reservations.models import WeeklySchedule
+    from reservations.tests.factories import WeeklyScheduleFactory
+
+    WeeklyScheduleFactory()
+    with pytest.raises(ValidationError):
+        WeeklySchedule(name="Another").full_clean()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WeeklyScheduleFactory(name="Another")
+
+
+@pytest.mark.django_db
+def test_a_season_needs_both_dates_and_may_not_overlap_another():
+    from reservations.models import WeeklySchedule
+    from reservations.tests.factories import WeeklyScheduleFactory
+
+    WeeklyScheduleFactory(
+        name="Ramadan", start_date=dt.date(2027, 2, 8), end_date=dt.date(2027, 3, 9)
+    )
+    with pytest.raises(ValidationError, match="both"):
+        WeeklySchedule(name="x", start_date=dt.date(2027, 1, 1)).full_clean()
+    with pytest.raises(ValidationError, match="overlaps"):
+        WeeklySchedule(
+            name="Eid", start_date=dt.date(2027, 3, 9), end_date=dt.date(2027, 3, 12)
+        ).full_clean()
+    WeeklySchedule(
+        name="Eid", start_date=dt.date(2027, 3, 10), end_date=dt.date(2027, 3, 12)
+    ).full_clean()
+
+
+@pytest.mark.django_db
+def test_an_interval_must_open_before_it_closes_and_not_overlap_a_saved_one():
+    from reservations.models import OpeningInterval
+    from reservations.tests.factories import OpeningIntervalFactory
+
+    saved = OpeningIntervalFactory(weekday=0, opens=dt.time(9), closes=dt.time(12))
+    with pytest.raises(ValidationError, match="after opening"):
+        OpeningInterval(schedule=saved.schedule, weekday=1, opens=dt.time(12),
+                        closes=dt.time(9)).full_clean()  # fmt: skip
+    with pytest.raises(ValidationError, match="overlap"):
+        OpeningInterval(schedule=saved.schedule, weekday=0, opens=dt.time(11),
+                        closes=dt.time(13)).full_clean()  # fmt: skip
+    OpeningInterval(schedule=saved.schedule, weekday=0, opens=dt.time(12),
+                    closes=dt.time(13)).full_clean()  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OpeningIntervalFactory(schedule=saved.schedule, opens=dt.time(12), closes=dt.time(9))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgres_refuses_overlapping_seasons_and_intervals():
+    from reservations.tests.factories import OpeningIntervalFactory, WeeklyScheduleFactory
+
+    WeeklyScheduleFactory(name="A", start_date=dt.date(2027, 2, 8), end_date=dt.date(2027, 3, 9))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WeeklyScheduleFactory(
+            name="B", start_date=dt.date(2027, 3, 9), end_date=dt.date(2027, 3, 10)
+        )
+    saved = OpeningIntervalFactory(weekday=0, opens=dt.time(9), closes=dt.time(12))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OpeningIntervalFactory(
+            schedule=saved.schedule, weekday=0, opens=dt.time(11), closes=dt.time(13)
+        )
+    # Touching intervals, another weekday or another schedule are fine.
+    OpeningIntervalFactory(
+        schedule=saved.schedule, weekday=0, opens=dt.time(12), closes=dt.time(13)
+    )
+    OpeningIntervalFactory(schedule=saved.schedule, weekday=1, opens=dt.time(9), closes=dt.time(12))
+    other = WeeklyScheduleFactory(
+        name="C", start_date=dt.date(2028, 1, 1), end_date=dt.date(2028, 1, 2)
+    )
+    OpeningIntervalFactory(schedule=other, weekday=0, opens=dt.time(9), closes=dt.time(12))
+
+
+def test_find_overlap_compares_intervals_of_the_same_weekday_only():
+    from reservations.models import find_overlap
+
+    t = dt.time
+    assert find_overlap([(0, t(9), t(12)), (1, t(10), t(11)), (0, t(12), t(13))]) is None
+    assert find_overlap([(0, t(12), t(14)), (0, t(9), t(12, 30))]) == (
+        (0, t(9), t(12, 30)),
+        (0, t(12), t(14)),
+    )

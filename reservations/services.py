@@ -1,0 +1,450 @@
+"""The booking engine: what can be booked, and booking, moving and cancelling under the rules.
+
+The admin, the staff pages, the bot and the commands all go through these functions. Every
+refusal raises a `BookingError` subclass; every change records a `notification_events` row.
+
+Capacity holds across processes: a booking locks its customer row and then its slot (a
+transaction-scoped advisory lock on PostgreSQL; on SQLite the IMMEDIATE transaction already
+serialises writers) before counting, and counts and writes inside that one transaction.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from customers.models import Customer
+from customers.phone import normalize_wa_id
+from messaging.events import record_event
+from reservations import slots
+from reservations.errors import (
+    AlreadyBookedError,
+    BookingError,
+    ClosedError,
+    CustomerBlockedError,
+    CustomerLimitError,
+    InPastError,
+    InvalidNumberError,
+    InvalidTypeError,
+    NotActiveError,
+    NotASlotError,
+    PastReservationError,
+    SlotFullError,
+    TooFarError,
+    TooSoonError,
+    TypeFullError,
+    VacationError,
+)
+from reservations.models import (
+    BookingRules,
+    Reservation,
+    Source,
+    VacationPeriod,
+    WeeklySchedule,
+)
+from reservations.slots import Calendar, Counts, Day, Slot, WeekPlan
+
+__all__ = [
+    "AlreadyBookedError",
+    "BookingError",
+    "ClosedError",
+    "CustomerBlockedError",
+    "CustomerLimitError",
+    "InPastError",
+    "InvalidNumberError",
+    "InvalidTypeError",
+    "NotASlotError",
+    "NotActiveError",
+    "PastReservationError",
+    "ScheduleDay",
+    "SlotFullError",
+    "TooFarError",
+    "TooSoonError",
+    "TypeFullError",
+    "VacationError",
+    "available_slots",
+    "cancel_reservation",
+    "load_calendar",
+    "modify_reservation",
+    "nearest_available_slots",
+    "reserve_slot",
+    "schedule_days",
+]
+
+logger = logging.getLogger(__name__)
+
+# First key of the two-key advisory locks taken on slots (an arbitrary constant of ours).
+SLOT_LOCK_NAMESPACE = 0x5107
+MAX_RANGE_DAYS = 366
+# nearest_available_slots looks this far before the wished day (and up to the horizon after).
+NEAREST_LOOKBACK = timedelta(days=14)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def load_calendar(*, start: date, end: date) -> Calendar:
+    """Rules, the normal week, the seasons and the vacations touching `start`..`end`."""
+    rules = BookingRules.objects.get_solo()
+    week = None
+    seasons = []
+    for schedule in WeeklySchedule.objects.relevant_to(start, end).prefetch_related("intervals"):
+        plan = WeekPlan.from_schedule(schedule)
+        if schedule.is_normal_week:
+            week = plan
+        else:
+            seasons.append(plan)
+    vacations = tuple(
+        VacationPeriod.objects.overlapping(start, end).values_list("start_date", "end_date")
+    )
+    return Calendar(rules=rules, week=week, seasons=tuple(seasons), vacations=vacations)
+
+
+def count_active(*, start: date, end: date, exclude_id: int | None = None) -> Counts:
+    """Active reservations per (date, time_slot, type): one grouped query over the range."""
+    reservations = Reservation.objects.active().between(start, end)
+    if exclude_id is not None:
+        reservations = reservations.exclude(pk=exclude_id)
+    rows = reservations.values_list("date", "time_slot", "type").annotate(n=Count("id")).order_by()
+    counts: dict[tuple[date, time], dict[int, int]] = {}
+    for day, slot_time, type_, n in rows:
+        counts.setdefault((day, slot_time), {})[type_] = n
+    return counts
+
+
+def available_slots(
+    *, start: date, end: date, type: int | None = None, for_staff: bool = False
+) -> list[Day]:
+    """Per day from `start` to `end`, the slots that can be booked now with their remaining
+    places; a day with none says why (closed, vacation, in_past, too_far, slot_full, ...)."""
+    _check_range(start, end)
+    if type is not None:
+        _check_type(type)
+    return slots.build_days(
+        load_calendar(start=start, end=end),
+        start=start,
+        end=end,
+        counts=count_active(start=start, end=end),
+        now=timezone.now(),
+        type=type,
+        for_staff=for_staff,
+    )
+
+
+def nearest_available_slots(
+    *, near: datetime, type: int, limit: int, for_staff: bool = False
+) -> list[Slot]:
+    """Up to `limit` bookable slots closest in time to `near`, closest first."""
+    _check_type(type)
+    now = timezone.now()
+    today = timezone.localdate(now)
+    wished = timezone.localtime(near).date() if timezone.is_aware(near) else near.date()
+    rules = BookingRules.objects.get_solo()
+    last = wished + timedelta(days=31) if for_staff else today + timedelta(rules.max_horizon_days)
+    first = max(today, min(wished, last) - NEAREST_LOOKBACK)
+    if first > last:
+        return []
+    days = available_slots(start=first, end=last, type=type, for_staff=for_staff)
+    target = near if timezone.is_aware(near) else timezone.make_aware(near)
+    offered = [slot for day in days for slot in day.slots]
+    offered.sort(key=lambda slot: (abs(slot.starts_at - target), slot.starts_at))
+    return offered[:limit]
+
+
+@dataclass(frozen=True)
+class ScheduleDay:
+    """A day of the staff schedule: every slot (staff limits) with its reservations."""
+
+    day: Day
+    capacity: int  # the customer-facing capacity, shown as booked/capacity
+    reservations: dict[time, list[Reservation]]
+
+    @property
+    def rows(self) -> list[tuple[Slot, list[Reservation]]]:
+        return [(slot, self.reservations.get(slot.time, [])) for slot in self.day.slots]
+
+    @property
+    def off_schedule(self) -> list[Reservation]:
+        """Reservations at times that are no longer slots (the hours changed after booking)."""
+        times = {slot.time for slot in self.day.slots}
+        return [r for t, group in self.reservations.items() if t not in times for r in group]
+
+
+def schedule_days(*, start: date, end: date) -> list[ScheduleDay]:
+    """The staff view of `start`..`end` in a fixed number of queries."""
+    _check_range(start, end)
+    calendar = load_calendar(start=start, end=end)
+    reservations = list(Reservation.objects.active().between(start, end).select_related("customer"))
+    counts: dict[tuple[date, time], dict[int, int]] = {}
+    by_day: dict[date, dict[time, list[Reservation]]] = {}
+    for reservation in reservations:
+        per_type = counts.setdefault((reservation.date, reservation.time_slot), {})
+        per_type[reservation.type] = per_type.get(reservation.type, 0) + 1
+        by_day.setdefault(reservation.date, {}).setdefault(reservation.time_slot, []).append(
+            reservation
+        )
+    days = slots.build_days(
+        calendar,
+        start=start,
+        end=end,
+        counts=counts,
+        now=timezone.now(),
+        for_staff=True,
+        bookable_only=False,
+    )
+    return [
+        ScheduleDay(
+            day=day, capacity=calendar.rules.capacity, reservations=by_day.get(day.date, {})
+        )
+        for day in days
+    ]
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+@transaction.atomic
+def reserve_slot(
+    *,
+    wa_id: str,
+    date: date,
+    time_slot: time,
+    type: int,
+    source: str,
+    customer_name: str | None = None,
+) -> Reservation:
+    """Book the customer (created if new) into a slot, or reinstate their cancelled booking of
+    that slot. Staff may book up to the staff limit, and are not held to the notice, the
+    horizon or the customer's limit of upcoming reservations (they decide on the spot)."""
+    _check_source(source)
+    _check_type(type)
+    for_staff = source == Source.STAFF
+    customer = _lock_customer(_normalize(wa_id), customer_name=customer_name)
+    if customer.is_blocked and not for_staff:
+        raise CustomerBlockedError()
+    _lock_slot(date, time_slot)
+    mine = Reservation.objects.for_customer(customer.wa_id).filter(date=date, time_slot=time_slot)
+    if mine.active().exists():
+        raise AlreadyBookedError()
+    calendar = load_calendar(start=date, end=date)
+    _check_slot(calendar, date, time_slot, type=type, for_staff=for_staff)
+    if not for_staff:
+        limit = calendar.rules.max_upcoming_per_customer
+        upcoming = Reservation.objects.active().upcoming().for_customer(customer.wa_id)
+        held = list(upcoming[:limit])
+        if len(held) >= limit:
+            raise CustomerLimitError(reservations=held)
+
+    cancelled = mine.cancelled().order_by("-cancelled_at", "-id").first()
+    if cancelled is None:
+        reservation = Reservation.objects.create(
+            customer=customer, date=date, time_slot=time_slot, type=type, source=source
+        )
+        _record("reservation_created", reservation, source=source)
+        return reservation
+    previously_cancelled_at = cancelled.cancelled_at
+    cancelled.status = Reservation.Status.ACTIVE
+    cancelled.cancelled_at = None
+    cancelled.cancelled_source = None
+    cancelled.type = type
+    cancelled.source = source
+    cancelled.save(
+        update_fields=["status", "cancelled_at", "cancelled_source", "type", "source", "updated_at"]
+    )
+    _record(
+        "reservation_reinstated",
+        cancelled,
+        source=source,
+        previously_cancelled_at=previously_cancelled_at.isoformat()
+        if previously_cancelled_at
+        else None,
+    )
+    return cancelled
+
+
+@transaction.atomic
+def modify_reservation(
+    *,
+    reservation: Reservation,
+    date: date,
+    time_slot: time,
+    type: int | None = None,
+    source: str,
+) -> Reservation:
+    """Move an active reservation to another slot and/or change its type, under the same rules
+    as a new booking (its own place does not count against the target slot)."""
+    _check_source(source)
+    if type is not None:
+        _check_type(type)
+    for_staff = source == Source.STAFF
+    customer = _lock_customer(reservation.customer_id)
+    if customer.is_blocked and not for_staff:
+        raise CustomerBlockedError()
+    _lock_slot(date, time_slot)
+    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if not current.is_active:
+        raise NotActiveError()
+    new_type = current.type if type is None else type
+    if (current.date, current.time_slot, current.type) == (date, time_slot, new_type):
+        return current
+    if not for_staff and current.starts_at <= timezone.now():
+        raise PastReservationError()
+    clash = Reservation.objects.active().for_customer(customer.wa_id)
+    if clash.filter(date=date, time_slot=time_slot).exclude(pk=current.pk).exists():
+        raise AlreadyBookedError()
+    calendar = load_calendar(start=date, end=date)
+    _check_slot(calendar, date, time_slot, type=new_type, for_staff=for_staff, exclude=current)
+
+    before = _describe(current)
+    current.date, current.time_slot, current.type = date, time_slot, new_type
+    current.save(update_fields=["date", "time_slot", "type", "updated_at"])
+    _record("reservation_updated", current, source=source, previous=before)
+    _sync(reservation, current)
+    return current
+
+
+@transaction.atomic
+def cancel_reservation(
+    *, reservation: Reservation, source: str, allow_past: bool = False
+) -> Reservation:
+    """Cancel a reservation that has not started yet; staff may pass `allow_past=True` to cancel
+    one that has. Cancelling a cancelled reservation changes nothing."""
+    _check_source(source)
+    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if not current.is_active:
+        return current
+    now = timezone.now()
+    if current.starts_at <= now and not (allow_past and source == Source.STAFF):
+        raise PastReservationError()
+    current.status = Reservation.Status.CANCELLED
+    current.cancelled_at = now
+    current.cancelled_source = source
+    current.save(update_fields=["status", "cancelled_at", "cancelled_source", "updated_at"])
+    _record("reservation_cancelled", current, source=source)
+    _sync(reservation, current)
+    return current
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _check_range(start: date, end: date) -> None:
+    if end < start:
+        raise ValueError("end is before start")
+    if (end - start).days >= MAX_RANGE_DAYS:
+        raise ValueError(f"ask for at most {MAX_RANGE_DAYS} days at a time")
+
+
+def _check_type(type: int) -> None:
+    if type not in Reservation.Type.values:
+        raise InvalidTypeError()
+
+
+def _check_source(source: str) -> None:
+    if source not in Source.values:
+        raise ValueError(f"unknown source {source!r}; use one of {Source.values}")
+
+
+def _normalize(wa_id: str) -> str:
+    try:
+        return normalize_wa_id(wa_id)
+    except ValidationError as exc:
+        raise InvalidNumberError() from exc
+
+
+def _lock_customer(wa_id: str, *, customer_name: str | None = None) -> Customer:
+    """Create the customer if new and lock the row, so that two bookings for one customer
+    cannot both pass the upcoming-reservations limit."""
+    name = (customer_name or "").strip() or None
+    Customer.objects.get_or_create(wa_id=wa_id, defaults={"customer_name": name})
+    customer = Customer.objects.select_for_update().get(pk=wa_id)
+    if name and not customer.customer_name:
+        customer.customer_name = name
+        customer.save(update_fields=["customer_name", "updated_at"])
+    return customer
+
+
+def _lock_slot(day: date, slot_time: time) -> None:
+    """Hold the slot until the transaction ends. The key is exact (minutes since 0001-01-01
+    fit a 32-bit int until the year 4000), so two slots never share a lock."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: BEGIN IMMEDIATE already serialises every writing transaction.
+    key = day.toordinal() * 1440 + slot_time.hour * 60 + slot_time.minute
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SLOT_LOCK_NAMESPACE, key])
+
+
+def _check_slot(
+    calendar: Calendar,
+    day: date,
+    slot_time: time,
+    *,
+    type: int,
+    for_staff: bool,
+    exclude: Reservation | None = None,
+) -> Slot:
+    """Raise the BookingError that refuses this slot, if any; call with the slot locked."""
+    if calendar.on_vacation(day):
+        raise VacationError()
+    times = calendar.slot_times(day)
+    if slot_time not in times:
+        plan = calendar.plan_for(day)
+        hours = plan.hours.get(day.weekday(), ()) if plan else ()
+        if any(opens <= slot_time < closes for opens, closes in hours):
+            raise NotASlotError()
+        raise ClosedError()
+    counts = count_active(start=day, end=day, exclude_id=exclude.pk if exclude else None)
+    slot = slots.evaluate_slot(
+        calendar,
+        day,
+        slot_time,
+        counts=counts.get((day, slot_time), {}),
+        now=timezone.now(),
+        type=type,
+        for_staff=for_staff,
+    )
+    if slot.refusal is None:
+        return slot
+    rules = calendar.rules
+    refusals: dict[str, Callable[[], BookingError]] = {
+        slots.IN_PAST: InPastError,
+        slots.TOO_SOON: lambda: TooSoonError(minutes=rules.min_notice_minutes),
+        slots.TOO_FAR: lambda: TooFarError(days=rules.max_horizon_days),
+        slots.SLOT_FULL: SlotFullError,
+        slots.TYPE_FULL: TypeFullError,
+    }
+    raise refusals[slot.refusal]()
+
+
+def _describe(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "date": reservation.date.isoformat(),
+        "time_slot": reservation.time_slot.strftime("%H:%M"),
+        "type": reservation.type,
+    }
+
+
+def _record(event_type: str, reservation: Reservation, *, source: str, **extra: Any) -> None:
+    data = {
+        "reservation_id": reservation.pk,
+        "wa_id": reservation.customer_id,
+        **_describe(reservation),
+        "status": reservation.status,
+        "source": str(source),
+        **extra,
+    }
+    record_event(event_type=event_type, data=data, wa_id=reservation.customer_id)
+    logger.info("%s %s", event_type, data)
+
+
+def _sync(target: Reservation, source: Reservation) -> None:
+    """Bring the caller's instance up to date with the row that was written."""
+    for name in ("date", "time_slot", "type", "status", "cancelled_at", "cancelled_source"):
+        setattr(target, name, getattr(source, name))
+    target.updated_at = source.updated_at

@@ -1,0 +1,212 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from customers.tests.factories import CustomerFactory
+from messaging.models import NotificationEvent
+from reservations.models import Reservation
+from reservations.tests.conftest import SUNDAY
+from reservations.tests.factories import ReservationFactory, VacationPeriodFactory, set_rules
+
+pytestmark = pytest.mark.usefixtures("clinic")
+
+MONDAY = SUNDAY + dt.timedelta(days=1)
+FRIDAY = SUNDAY + dt.timedelta(days=5)
+DAY_URL = reverse("reservations:day")
+WEEK_URL = reverse("reservations:week")
+
+
+def day_page(client, day):
+    return client.get(DAY_URL, {"date": day.isoformat()})
+
+
+def test_schedule_pages_need_a_staff_login(client, django_user_model):
+    for url in (DAY_URL, WEEK_URL):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+    client.force_login(django_user_model.objects.create_user("patient", password="x"))
+    assert client.get(DAY_URL).status_code == 302
+    assert client.post(reverse("reservations:book"), {}).status_code == 302
+    assert not Reservation.objects.exists()
+
+
+def test_day_view_shows_every_slot_with_booked_over_capacity_and_who(staff_client):
+    customer = CustomerFactory(wa_id="966501234567", customer_name="Sara Al-Qahtani")
+    reservation = ReservationFactory(customer=customer, date=MONDAY, time_slot=dt.time(11))
+    ReservationFactory(date=MONDAY, time_slot=dt.time(11), type=Reservation.Type.FOLLOW_UP)
+    response = day_page(staff_client, MONDAY)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert content.count('class="time"') == 12  # 11:00 .. 16:30
+    assert ">2/2<" in content
+    assert ">0/2<" in content
+    assert "Sara Al-Qahtani" in content
+    assert "+966501234567" in content
+    assert "follow-up" in content
+    assert reverse("admin:reservations_reservation_change", args=[reservation.pk]) in content
+    assert reverse("admin:customers_customer_change", args=[customer.pk]) in content
+    assert f"?date={SUNDAY:%Y-%m-%d}" in content  # previous
+    assert f"?date={MONDAY + dt.timedelta(days=1):%Y-%m-%d}" in content  # next
+
+
+def test_closed_and_vacation_days_say_so(staff_client):
+    assert "day-closed" in day_page(staff_client, FRIDAY).content.decode()
+    VacationPeriodFactory(start_date=MONDAY, end_date=MONDAY)
+    assert "day-vacation" in day_page(staff_client, MONDAY).content.decode()
+    week = staff_client.get(WEEK_URL, {"date": MONDAY.isoformat()}).content.decode()
+    assert 'class="day vacation"' in week
+    assert 'class="day closed"' in week
+
+
+def test_week_view_starts_on_the_configured_weekday(staff_client):
+    wednesday = SUNDAY + dt.timedelta(days=3)
+    response = staff_client.get(WEEK_URL, {"date": wednesday.isoformat()})
+    assert response.context["start"] == SUNDAY
+    set_rules(week_starts_on=5)  # Saturday
+    response = staff_client.get(WEEK_URL, {"date": wednesday.isoformat()})
+    assert response.context["start"] == SUNDAY - dt.timedelta(days=1)
+    assert [d.day.date for d in response.context["days"]][-1] == SUNDAY + dt.timedelta(days=5)
+
+
+def test_a_bad_date_falls_back_to_today_with_a_warning(staff_client):
+    response = staff_client.get(DAY_URL, {"date": "2026-13-45"})
+    assert response.status_code == 200
+    assert response.context["day"] == SUNDAY
+    assert "is not a date" in response.content.decode()
+
+
+def test_pages_take_a_bounded_number_of_queries(staff_client, django_assert_max_num_queries):
+    for n in range(120):
+        ReservationFactory(
+            date=SUNDAY + dt.timedelta(days=n % 5), time_slot=dt.time(11 + n % 6, 30 * (n % 2))
+        )
+    with django_assert_max_num_queries(9):
+        assert staff_client.get(WEEK_URL).status_code == 200
+    with django_assert_max_num_queries(9):
+        assert day_page(staff_client, MONDAY).status_code == 200
+
+
+def test_staff_book_a_customer_by_number_with_an_optional_name(staff_client):
+    response = staff_client.post(
+        reverse("reservations:book"),
+        {"wa_id": "0501234567", "customer_name": "Noura", "date": "2026-11-23",
+         "time_slot": "11:30", "type": "1"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    reservation = Reservation.objects.get()
+    assert reservation.customer_id == "966501234567"
+    assert reservation.customer.customer_name == "Noura"
+    assert (reservation.source, reservation.type) == ("staff", 1)
+    assert NotificationEvent.objects.of_type("reservation_created").count() == 1
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "Booked 2026-11-23 11:30" in page
+
+
+def test_staff_booking_refusals_are_shown_and_change_nothing(staff_client):
+    set_rules(capacity=1, staff_capacity=1)
+    ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    response = staff_client.post(
+        reverse("reservations:book"),
+        {"wa_id": "966501234567", "date": "2026-11-23", "time_slot": "11:00", "type": "0"},
+        follow=True,
+    )
+    assert "fully booked" in response.content.decode()
+    assert Reservation.objects.count() == 1
+    response = staff_client.post(
+        reverse("reservations:book"),
+        {"wa_id": "12", "date": "2026-11-23", "time_slot": "11:00", "type": "0"},
+        follow=True,
+    )
+    assert "not a valid WhatsApp number" in response.content.decode()
+    response = staff_client.post(reverse("reservations:book"), {"wa_id": ""}, follow=True)
+    assert "This field is required" in response.content.decode()
+
+
+def test_staff_booking_errors_are_in_arabic_for_arabic_staff(staff_client):
+    staff_client.post(reverse("set_language"), {"language": "ar", "next": DAY_URL})
+    response = staff_client.post(
+        reverse("reservations:book"),
+        {"wa_id": "966501234567", "date": FRIDAY.isoformat(), "time_slot": "11:00", "type": "0"},
+        follow=True,
+    )
+    content = response.content.decode()
+    assert 'dir="rtl"' in content
+    assert "العيادة مغلقة" in content
+    assert "اليوم التالي" in content  # the page itself ("Next day")
+
+
+def test_staff_move_and_cancel_from_the_page(staff_client):
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    response = staff_client.post(
+        reverse("reservations:move", args=[reservation.pk]),
+        {"date": "2026-11-24", "time_slot": "12:00", "type": ""},
+    )
+    assert response.status_code == 302
+    reservation.refresh_from_db()
+    assert (reservation.date, reservation.time_slot) == (dt.date(2026, 11, 24), dt.time(12))
+    staff_client.post(reverse("reservations:cancel", args=[reservation.pk]))
+    reservation.refresh_from_db()
+    assert reservation.status == "cancelled"
+    assert reservation.cancelled_source == "staff"
+
+
+def test_moving_into_a_closed_day_is_refused_with_a_message(staff_client):
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    response = staff_client.post(
+        reverse("reservations:move", args=[reservation.pk]),
+        {"date": FRIDAY.isoformat(), "time_slot": "11:00"},
+        follow=True,
+    )
+    assert "The clinic is closed at that time." in response.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.date == MONDAY
+
+
+def test_past_reservations_are_cancelled_only_with_the_explicit_box(staff_client):
+    past = ReservationFactory(date=SUNDAY - dt.timedelta(days=1))
+    url = reverse("reservations:cancel", args=[past.pk])
+    response = staff_client.post(url, follow=True)
+    assert "in the past" in response.content.decode()
+    past.refresh_from_db()
+    assert past.is_active
+    staff_client.post(url, {"allow_past": "1"})
+    past.refresh_from_db()
+    assert not past.is_active
+
+
+def test_forms_need_csrf(staff_user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    response = client.post(
+        reverse("reservations:book"),
+        {"wa_id": "966501234567", "date": "2026-11-23", "time_slot": "11:00", "type": "0"},
+    )
+    assert response.status_code == 403
+    assert not Reservation.objects.exists()
+
+
+def test_next_must_stay_on_this_site(staff_client):
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    response = staff_client.post(
+        reverse("reservations:cancel", args=[reservation.pk]), {"next": "https://evil.example/"}
+    )
+    assert response["Location"] == f"{DAY_URL}?date=2026-11-23"
+
+
+def test_admin_index_links_to_the_schedule(staff_client):
+    content = staff_client.get(reverse("admin:index")).content.decode()
+    assert f'href="{DAY_URL}"' in content
+
+
+def test_reservations_on_a_later_declared_vacation_stay_visible(staff_client):
+    stranded = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    VacationPeriodFactory(start_date=MONDAY, end_date=MONDAY)
+    content = day_page(staff_client, MONDAY).content.decode()
+    assert "day-vacation" in content
+    assert reverse("reservations:cancel", args=[stranded.pk]) in content
+    week = staff_client.get(WEEK_URL, {"date": MONDAY.isoformat()}).content.decode()
+    assert reverse("admin:reservations_reservation_change", args=[stranded.pk]) in week
