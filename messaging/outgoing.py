@@ -159,7 +159,7 @@ def _validate_content(kind: str, content: dict[str, Any]) -> None:
     elif kind == "interactive":
         _validate_interactive(content)
     elif kind == "template":
-        name = content.get("name")
+        name = str(content.get("name") or "")
         _check_len(name, 512, "template name")
         _check(
             all(ch.islower() or ch.isdigit() or ch == "_" for ch in name),
@@ -219,5 +219,6 @@ def validate_body(body: dict[str, Any]) -> None:
     _check(bool(body.get("to") or body.get("recipient")), "a recipient ('to') is required")
     kind = body.get("type", "text")
     content = body.get(kind)
-    _check(isinstance(content, dict), f"the {kind!r} object is missing")
+    if not isinstance(content, dict):
+        raise InvalidMessage(f"the {kind!r} object is missing")
     _validate_content(kind, content)

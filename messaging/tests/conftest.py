@@ -72,11 +72,16 @@ class GraphServer:
                     status, data = 200, {"success": True}
                 else:
                     graph.counter += 1
-                    status, data = 200, {
-                        "messaging_product": "whatsapp",
-                        "contacts": [{"input": body.get("to"), "wa_id": body.get("to", "")[1:]}],
-                        "messages": [{"id": f"wamid.GRAPH{graph.counter}"}],
-                    }
+                    status, data = (
+                        200,
+                        {
+                            "messaging_product": "whatsapp",
+                            "contacts": [
+                                {"input": body.get("to"), "wa_id": body.get("to", "")[1:]}
+                            ],
+                            "messages": [{"id": f"wamid.GRAPH{graph.counter}"}],
+                        },
+                    )
                 raw = data.encode() if isinstance(data, str) else json.dumps(data).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -146,7 +146,7 @@ def test_a_failed_status_keeps_its_error(post_webhook):
     post_webhook(payload_bytes("status_failed_131047.json"))
     status = StatusUpdate.objects.get()
     assert status.error_code == 131047
-    assert "24 hours" in status.error_message
+    assert "24 hours" in str(status.error_message)
 
 
 @pytest.mark.django_db
