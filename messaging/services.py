@@ -235,8 +235,20 @@ def _process(row: InboundMessage) -> None:
         sys.stdout.write(f"hanging after recording {message.id}\n")
         sys.stdout.flush()
         threading.Event().wait()
+    if replies:
+        show_typing(message_id=message.id)
     for reply in replies:
         send_outbound_message(conversation=reply)
+
+
+def show_typing(*, message_id: str) -> None:
+    """Mark the customer's message read and show "typing..." until the reply (best effort)."""
+    try:
+        whatsapp.post_messages(
+            outgoing.read_receipt(message_id, typing=True), wait_for_slot=wait_for_send_slot
+        )
+    except whatsapp.WhatsAppError as exc:
+        logger.info("could not mark %s read: %s", message_id, exc)
 
 
 @transaction.atomic

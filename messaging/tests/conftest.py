@@ -63,13 +63,15 @@ class GraphServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status: int
+                data: dict | str
                 graph.requests.append(
                     {"path": self.path, "auth": self.headers.get("Authorization"), "json": body}
                 )
-                if graph.responses:
-                    status, data = graph.responses.popleft()
-                elif body.get("status") == "read":
+                if body.get("status") == "read":
                     status, data = 200, {"success": True}
+                elif graph.responses:
+                    status, data = graph.responses.popleft()
                 else:
                     graph.counter += 1
                     status, data = (
@@ -98,6 +100,10 @@ class GraphServer:
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
         self.thread.start()
+
+    @property
+    def read_receipts(self) -> list[str]:
+        return [r["json"]["message_id"] for r in self.requests if "status" in r["json"]]
 
     @property
     def sent(self) -> list[dict]:

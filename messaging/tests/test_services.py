@@ -64,6 +64,7 @@ def test_a_text_message_is_recorded_answered_and_sent(graph):
     assert reply.idempotency_key == f"reply:{inbound.wa_message_id}:0"
     assert "Test Clinic" in reply.message  # Arabic greeting names the business
     assert graph.sent == [reply.payload]
+    assert graph.read_receipts == [inbound.wa_message_id]
     assert graph.sent[0]["to"] == "+966501234567"
     row = InboundMessage.objects.get()
     assert (row.status, row.attempts, row.locked_at) == ("done", 1, None)

@@ -1,12 +1,14 @@
 import json
+import threading
 from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection
 from django_q.models import OrmQ
 
+from messaging import whatsapp
 from messaging.models import InboundMessage, NotificationEvent, StatusUpdate
-from messaging.tests.conftest import PAYLOADS, WEBHOOK, payload, payload_bytes
+from messaging.tests.conftest import APP_SECRET, PAYLOADS, WEBHOOK, payload, payload_bytes
 
 MESSAGE_FILES = sorted(p.name for p in Path(PAYLOADS).glob("message_*.json"))
 
@@ -162,3 +164,24 @@ def test_workers_are_told_only_after_the_commit(post_webhook, django_capture_on_
         post_webhook(payload_bytes("message_text.json"))
     assert len(callbacks) == 1
     assert OrmQ.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_three_concurrent_redeliveries_store_the_message_once(live_server):
+    raw = payload_bytes("batch.json")
+    url = f"{live_server.url}/webhooks/whatsapp/"
+    start = threading.Barrier(3)
+    codes: list[int] = []
+
+    def deliver():
+        start.wait()
+        codes.append(whatsapp.post_webhook(url, raw, secret=APP_SECRET))
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [200, 200, 200]
+    assert InboundMessage.objects.count() == 4
