@@ -159,11 +159,31 @@ def test_webhook_errors_are_recorded_as_events(post_webhook):
 
 
 @pytest.mark.django_db
-def test_workers_are_told_only_after_the_commit(post_webhook, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        post_webhook(payload_bytes("message_text.json"))
-    assert len(callbacks) == 1
+def test_the_drain_task_is_queued_with_the_rows(post_webhook):
+    post_webhook(payload_bytes("message_text.json"))
     assert OrmQ.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_rows_and_tasks_commit_together_or_not_at_all(post_webhook):
+    task_inserts = []
+
+    def fail_the_second_task(execute, sql, params, many, context):
+        if "django_q_ormq" in sql and sql.lstrip().upper().startswith("INSERT"):
+            task_inserts.append(sql)
+            if len(task_inserts) == 2:
+                raise DatabaseError("disk full")
+        return execute(sql, params, many, context)
+
+    body = payload("message_text.json")
+    value = body["entry"][0]["changes"][0]["value"]
+    value["statuses"] = payload("status_sent.json")["entry"][0]["changes"][0]["value"]["statuses"]
+    with connection.execute_wrapper(fail_the_second_task):
+        assert post_webhook(body).status_code == 503
+    assert len(task_inserts) == 2
+    assert not InboundMessage.objects.exists()
+    assert not StatusUpdate.objects.exists()
+    assert not OrmQ.objects.exists()
 
 
 @pytest.mark.postgres
