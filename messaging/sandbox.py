@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from customers.phone import normalize_wa_id
 from messaging import outgoing, whatsapp
+from messaging.delivery import enqueue
 from messaging.models import SandboxMessage
-from messaging.services import enqueue
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ lost task loses nothing (the sweep finds the work again).
 
 from django_q.tasks import async_task
 
-from messaging import sandbox, services
+from messaging import delivery, sandbox, services
 from messaging.models import Conversation
 
 
@@ -18,13 +18,13 @@ def drain_inbound() -> str:
 
 
 def apply_statuses() -> int:
-    return services.apply_status_updates()
+    return delivery.apply_status_updates()
 
 
 def send_outbound(conversation_id: int) -> None:
     conversation = Conversation.objects.filter(id=conversation_id).first()
     if conversation is not None:
-        services.send_outbound_message(conversation=conversation)
+        delivery.send_outbound_message(conversation=conversation)
 
 
 def sweep() -> str:
