@@ -62,6 +62,18 @@ def verify_signature(body: bytes, header: str | None, secret: str) -> bool:
 
 
 # ============================================================================ inbound
+def _obj(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (optional parts are often missing)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    """A non-empty string (numbers as text), else None."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value) or None
+
+
 @dataclass(frozen=True)
 class Contact:
     wa_id: str | None
@@ -70,11 +82,10 @@ class Contact:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Contact:
-        profile = data.get("profile") or {}
         return cls(
-            wa_id=data.get("wa_id") or None,
-            user_id=data.get("user_id") or None,
-            name=profile.get("name") or None,
+            wa_id=_str(data.get("wa_id")),
+            user_id=_str(data.get("user_id")),
+            name=_str(_obj(data.get("profile")).get("name")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -93,9 +104,9 @@ class ApiError:
         code = data.get("code")
         return cls(
             code=int(code) if isinstance(code, int | str) and str(code).isdigit() else None,
-            title=str(data.get("title") or ""),
-            message=str(data.get("message") or data.get("title") or ""),
-            details=str((data.get("error_data") or {}).get("details") or ""),
+            title=_str(data.get("title")) or "",
+            message=_str(data.get("message")) or _str(data.get("title")) or "",
+            details=_str(_obj(data.get("error_data")).get("details")) or "",
         )
 
 
@@ -124,35 +135,34 @@ class Message:
 
     @property
     def context_id(self) -> str | None:
-        return (self.raw.get("context") or {}).get("id")
+        return _str(self._part("context").get("id"))
 
     def _part(self, key: str) -> dict[str, Any]:
-        value = self.raw.get(key)
-        return value if isinstance(value, dict) else {}
+        return _obj(self.raw.get(key))
+
+    def _reply(self) -> dict[str, Any]:
+        interactive = self._part("interactive")
+        return _obj(interactive.get("button_reply")) or _obj(interactive.get("list_reply"))
 
     @property
     def reply_id(self) -> str | None:
         """The id behind a tapped button, list row or template quick reply."""
         if self.type == "button":
-            return self._part("button").get("payload")
-        interactive = self._part("interactive")
-        reply = interactive.get("button_reply") or interactive.get("list_reply") or {}
-        return reply.get("id")
+            return _str(self._part("button").get("payload"))
+        return _str(self._reply().get("id"))
 
     @property
     def text(self) -> str:
         """What a person would read in the transcript."""
         kind = self.type
         if kind == "text":
-            return str(self._part("text").get("body") or "")
+            return _str(self._part("text").get("body")) or ""
         if kind == "button":
-            return str(self._part("button").get("text") or "")
+            return _str(self._part("button").get("text")) or ""
         if kind == "interactive":
-            interactive = self._part("interactive")
-            reply = interactive.get("button_reply") or interactive.get("list_reply")
-            if reply:
-                return str(reply.get("title") or "")
-            return f"[{interactive.get('type') or 'interactive'}]"
+            if reply := self._reply():
+                return _str(reply.get("title")) or ""
+            return f"[{_str(self._part('interactive').get('type')) or 'interactive'}]"
         if kind in {"image", "video", "document"} and self._part(kind).get("caption"):
             return f"[{kind}] {self._part(kind)['caption']}"
         if kind == "location":
@@ -164,8 +174,9 @@ class Message:
         if kind == "system":
             return f"[system] {self._part('system').get('body') or ''}".strip()
         if kind == "contacts":
-            cards = self.raw.get("contacts") or []
-            names = [str((c.get("name") or {}).get("formatted_name") or "") for c in cards]
+            cards = self.raw.get("contacts")
+            cards = cards if isinstance(cards, list) else []
+            names = [_str(_obj(_obj(c).get("name")).get("formatted_name")) for c in cards]
             return "[contacts] " + ", ".join(n for n in names if n)
         return f"[{kind}]"
 
@@ -227,21 +238,19 @@ def parse_message(
     message_id = item.get("id")
     if not isinstance(message_id, str) or not message_id:
         raise MalformedWebhook("a message without an id")
-    from_ = item.get("from") or None
-    from_user_id = item.get("from_user_id") or None
+    from_ = _str(item.get("from"))
+    from_user_id = _str(item.get("from_user_id"))
     contact = None
-    for candidate in contacts:
-        if not isinstance(candidate, dict):
-            continue
-        if (from_ and candidate.get("wa_id") == from_) or (
-            from_user_id and candidate.get("user_id") == from_user_id
+    for candidate in map(Contact.from_json, filter(lambda c: isinstance(c, dict), contacts)):
+        if (from_ and candidate.wa_id == from_) or (
+            from_user_id and candidate.user_id == from_user_id
         ):
-            contact = Contact.from_json(candidate)
+            contact = candidate
             break
     wa_id = from_ or (contact.wa_id if contact else None)
     return Message(
         id=message_id,
-        type=str(item.get("type") or "unknown"),
+        type=_str(item.get("type")) or "unknown",
         timestamp=_timestamp(item.get("timestamp")),
         sender=wa_id or from_user_id or (contact.user_id if contact else None),
         from_=from_,
@@ -250,6 +259,14 @@ def parse_message(
         raw=item,
         metadata=metadata,
     )
+
+
+def _items(value: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """`value[key]` as a list of objects (missing: empty); anything else is malformed."""
+    items = value.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise MalformedWebhook(f"'{key}' must be a list of objects")
+    return items
 
 
 def parse_webhook(data: Any) -> WebhookBatch:
@@ -268,29 +285,31 @@ def parse_webhook(data: Any) -> WebhookBatch:
                 batch.ignored_fields.append(str(change.get("field")))
                 continue
             value = change["value"]
-            metadata = value.get("metadata") or {}
-            contacts = value.get("contacts") or []
-            for item in value.get("messages") or []:
+            metadata = value.get("metadata")
+            metadata = metadata if isinstance(metadata, dict) else {}
+            contacts = _items(value, "contacts")
+            for item in _items(value, "messages"):
                 batch.messages.append(parse_message(item, contacts, metadata))
-            for item in value.get("statuses") or []:
-                if not item.get("id") or not item.get("status"):
+            for item in _items(value, "statuses"):
+                status_id, status = _str(item.get("id")), _str(item.get("status"))
+                if not status_id or not status:
                     raise MalformedWebhook("a status without an id or status")
                 batch.statuses.append(
                     Status(
-                        id=str(item["id"]),
-                        status=str(item["status"]),
+                        id=status_id,
+                        status=status,
                         timestamp=_timestamp(item.get("timestamp")),
-                        recipient_id=item.get("recipient_id"),
-                        errors=tuple(ApiError.from_json(e) for e in item.get("errors") or []),
+                        recipient_id=_str(item.get("recipient_id")),
+                        errors=tuple(ApiError.from_json(e) for e in _items(item, "errors")),
                         raw=item,
                     )
                 )
-            batch.errors.extend(ApiError.from_json(e) for e in value.get("errors") or [])
+            batch.errors.extend(ApiError.from_json(e) for e in _items(value, "errors"))
     return batch
 
 
 # ============================================================================ outbound: errors
-RETRYABLE_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057, 133004})
+RETRYABLE_CODES = frozenset({2, 4, 80007, 130429, 131000, 131016, 131056, 131057, 133004})
 NEEDS_TEMPLATE_CODES = frozenset({131047})
 
 

@@ -3,6 +3,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from messaging import outgoing, whatsapp
 from messaging.tests.conftest import ACCESS_TOKEN, PAYLOADS, payload, payload_bytes
@@ -266,3 +268,95 @@ def test_back_off_grows_and_is_capped():
 def test_read_receipt_and_typing_indicator_bodies():
     outgoing.validate_body(outgoing.read_receipt("wamid.X", typing=True))
     assert outgoing.read_receipt("wamid.X", typing=True)["typing_indicator"] == {"type": "text"}
+
+
+# ---------------------------------------------------------------------------- any JSON at all
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=5)
+    | st.sampled_from(["messages", "text", "interactive", "wamid.1", "966501234567", "sent"]),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "entry",
+                    "changes",
+                    "value",
+                    "field",
+                    "messages",
+                    "statuses",
+                    "errors",
+                    "contacts",
+                    "id",
+                    "from",
+                    "type",
+                    "text",
+                    "profile",
+                    "wa_id",
+                    "status",
+                    "error_data",
+                    "code",
+                    "metadata",
+                    "context",
+                    "timestamp",
+                    "interactive",
+                    "button_reply",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=25,
+)
+
+
+message_items = st.dictionaries(
+    st.sampled_from(
+        [
+            "id",
+            "from",
+            "from_user_id",
+            "type",
+            "timestamp",
+            "text",
+            "interactive",
+            "button",
+            "context",
+            "contacts",
+            "location",
+            "reaction",
+            "image",
+        ]
+    ),
+    json_values,
+).map(lambda item: {"id": "wamid.1", **item})
+enveloped = st.tuples(st.lists(message_items, max_size=3), st.lists(json_values, max_size=2)).map(
+    lambda parts: {
+        "entry": [
+            {
+                "changes": [
+                    {"field": "messages", "value": {"messages": parts[0], "contacts": parts[1]}}
+                ]
+            }
+        ]
+    }
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(json_values | enveloped)
+def test_any_json_either_parses_or_is_refused_as_malformed(data):
+    try:
+        batch = whatsapp.parse_webhook(data)
+    except whatsapp.MalformedWebhook:
+        return
+    for message in batch.messages:
+        assert message.sender is None or isinstance(message.sender, str)
+        again = whatsapp.Message.from_payload(message.to_payload())
+        assert isinstance(again.text, str)
+        assert again.context_id is None or isinstance(again.context_id, str)
+        assert again.reply_id is None or isinstance(again.reply_id, str)
