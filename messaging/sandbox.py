@@ -5,6 +5,7 @@ with message ids, then posting signed status webhooks back), and the customer's 
 page's messages reach the real webhook, signed, shaped exactly like Meta's).
 """
 
+import hmac
 import json
 import logging
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ def graph_error(
 ) -> GraphAnswer:
     """Meta's error envelope."""
     error = {
-        "message": f"({'#'}{code}) {message}",
+        "message": f"(#{code}) {message}",
         "type": "OAuthException",
         "code": code,
         "error_data": {"messaging_product": "whatsapp", "details": details or message},
@@ -42,7 +43,8 @@ def graph_error(
 
 def accept_graph_request(*, body: bytes, authorization: str, webhook_url: str) -> GraphAnswer:
     """Answer a POST to `/<phone number id>/messages` the way the Cloud API would."""
-    if authorization != f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}":
+    expected = f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"
+    if not hmac.compare_digest(authorization.encode(), expected.encode()):
         return graph_error(190, "Invalid OAuth access token", http_status=401)
     try:
         data = json.loads(body)
