@@ -35,6 +35,7 @@ migrate: $(VENV)/.installed .env
 
 demo: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py setup_schedules
 
 # Web server and django-q2 worker in the foreground; Ctrl-C stops both.
 run: demo

@@ -159,6 +159,20 @@ WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_API_BASE_URL = (
     env.str("WHATSAPP_API_BASE_URL", default="") or "https://graph.facebook.com/v23.0"
 ).rstrip("/")
+# Meta's per-number throughput (80/s by default, 1000/s after an upgrade, 20/s in coexistence);
+# held across every process and machine by a counter row in the database.
+WHATSAPP_MAX_MESSAGES_PER_SECOND = env.int("WHATSAPP_MAX_MESSAGES_PER_SECOND", default=80)
+# The approved template sent when the 24-hour window is closed; it invites the customer to write.
+WHATSAPP_REENGAGEMENT_TEMPLATE = env.str("WHATSAPP_REENGAGEMENT_TEMPLATE", default="reengagement")
+WHATSAPP_REENGAGEMENT_LANGUAGE = env.str("WHATSAPP_REENGAGEMENT_LANGUAGE", default="en")
+# Inbound queue: tries per message before it is marked failed, and how long a worker's claim
+# lasts before the sweep takes the message back (above Q_TIMEOUT, so a live task is never robbed).
+WHATSAPP_INBOUND_MAX_ATTEMPTS = env.int("WHATSAPP_INBOUND_MAX_ATTEMPTS", default=5)
+WHATSAPP_CLAIM_TIMEOUT_SECONDS = env.int("WHATSAPP_CLAIM_TIMEOUT_SECONDS", default=120)
+# The local stand-in for the Cloud API (/sandbox/): for development and demos only.
+WHATSAPP_SANDBOX = env.bool("WHATSAPP_SANDBOX", default=False)
+if WHATSAPP_SANDBOX and not DEBUG:
+    raise ImproperlyConfigured("WHATSAPP_SANDBOX=true is only allowed with DEBUG=true.")
 
 # ============================================================================ django-q2
 # Configured on purpose (see README, "Background worker"):

@@ -11,7 +11,13 @@ from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from messaging import services
-from messaging.models import Conversation, InboundMessage, NotificationEvent
+from messaging.models import (
+    Conversation,
+    InboundMessage,
+    NotificationEvent,
+    SandboxMessage,
+    StatusUpdate,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -122,3 +128,19 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("messaging.change_inboundmessage")
+
+
+@admin.register(StatusUpdate)
+class StatusUpdateAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "wa_message_id", "status", "error_code", "applied_at"]
+    list_filter = ["status", ("applied_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=wa_message_id", "=recipient_id"]
+    ordering = ["-created_at", "-id"]
+
+
+@admin.register(SandboxMessage)
+class SandboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "direction", "wa_id", "wa_message_id", "status"]
+    list_filter = ["direction", "status"]
+    search_fields = ["=wa_id", "=wa_message_id"]
+    ordering = ["-created_at", "-id"]

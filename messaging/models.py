@@ -227,6 +227,9 @@ class InboundMessage(models.Model):
     last_error = models.TextField(_("last error"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    # When the customer sent it (WhatsApp's timestamp): one customer's messages are handled in
+    # this order, whatever order the webhooks arrived in.
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     objects = InboundMessageQuerySet.as_manager()
 
@@ -240,6 +243,9 @@ class InboundMessage(models.Model):
             Index(fields=["created_at"], name="idx_inbound_queue_created_at"),
             Index(fields=["locked_at"], name="idx_inbound_queue_locked_at"),
             Index(fields=["status", "created_at"], name="idx_inbound_queue_status_created"),
+            Index(
+                fields=["wa_id", "status", "sent_at"], name="idx_inbound_queue_wa_id_status_sent"
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -258,3 +264,93 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return self.message_id or f"inbound #{self.pk}"
+
+
+class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
+    def unapplied(self) -> "StatusUpdateQuerySet":
+        return self.filter(applied_at__isnull=True)
+
+
+class StatusUpdate(models.Model):
+    """A delivery status from a webhook, stored before it is applied to its outbound message.
+
+    A status may arrive before the send that caused it has recorded its WhatsApp id; it then
+    waits here (unapplied) until the sender or the sweep applies it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    wa_message_id = models.TextField(_("WhatsApp message id"))
+    status = models.CharField(_("status"), max_length=16)
+    occurred_at = models.DateTimeField(_("occurred"), null=True, blank=True)
+    recipient_id = models.TextField(_("recipient"), null=True, blank=True)
+    error_code = models.IntegerField(_("error code"), null=True, blank=True)
+    error_message = models.TextField(_("error"), null=True, blank=True)
+    payload = models.TextField(_("payload (raw JSON)"))
+    created_at = models.DateTimeField(_("received"), default=timezone.now, db_default=Now())
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+
+    objects = StatusUpdateQuerySet.as_manager()
+
+    class Meta:
+        db_table = "whatsapp_status_updates"
+        verbose_name = _("delivery status")
+        verbose_name_plural = _("delivery statuses")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            Index(
+                fields=["created_at"],
+                condition=models.Q(applied_at__isnull=True),
+                name="idx_whatsapp_status_updates_unapplied",
+            ),
+        ]
+        constraints = [
+            # A redelivered status is stored once.
+            models.UniqueConstraint(
+                fields=["wa_message_id", "status"], name="uq_whatsapp_status_updates_id_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.wa_message_id}"
+
+
+class SendRate(models.Model):
+    """Messages sent per wall-clock second: a rate limit shared by every process and machine."""
+
+    second = models.BigIntegerField(_("Unix second"), primary_key=True)
+    sent = models.PositiveIntegerField(_("messages sent"), default=0)
+
+    class Meta:
+        db_table = "whatsapp_send_rate"
+        verbose_name = _("send rate")
+        verbose_name_plural = _("send rate")
+
+    def __str__(self) -> str:
+        return f"{self.second}: {self.sent}"
+
+
+class SandboxMessage(models.Model):
+    """What the WhatsApp sandbox saw: the customer's messages and the bot's, with ticks."""
+
+    class Direction(models.TextChoices):
+        FROM_CUSTOMER = "in", _("from the customer")
+        TO_CUSTOMER = "out", _("to the customer")
+
+    id = models.BigAutoField(primary_key=True)
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    wa_id = models.TextField(_("customer number"))
+    wa_message_id = models.TextField(_("WhatsApp message id"), unique=True)
+    body = models.JSONField(_("body"))
+    status = models.CharField(_("status"), max_length=16, default="sent")
+    webhook_url = models.TextField(_("webhook URL"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        db_table = "sandbox_messages"
+        verbose_name = _("sandbox message")
+        verbose_name_plural = _("sandbox messages")
+        ordering = ["created_at", "id"]
+        indexes = [Index(fields=["wa_id", "created_at"], name="idx_sandbox_messages_wa_id")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.wa_id} {self.wa_message_id}"

@@ -1,14 +1,360 @@
-"""Messaging workflows: the inbound queue, events and (later) the bot."""
+"""Messaging workflows: webhook intake, the inbound queue and its sweep (sending: delivery.py)."""
 
+import json
 import logging
+import os
+import sys
+import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from messaging.models import InboundMessage
+from customers.models import Customer
+from customers.phone import normalize_wa_id
+from messaging import bot, whatsapp
+from messaging.delivery import apply_status_updates, enqueue, send_outbound_message, show_typing
+from messaging.events import record_event
+from messaging.models import Conversation, InboundMessage, SendRate, StatusUpdate
 
 logger = logging.getLogger(__name__)
+
+# Set only by the test that kills a worker in the middle of a message.
+HANG_AFTER_RECORD_ENV = "MESSAGING_TEST_HANG_AFTER_RECORD"
+DRAIN_TASK = "messaging.tasks.drain_inbound"
+
+
+# ============================================================================ webhook intake
+@dataclass(frozen=True)
+class Intake:
+    messages: int
+    statuses: int
+    errors: int
+
+
+@transaction.atomic
+def store_webhook(*, batch: whatsapp.WebhookBatch) -> Intake:
+    """Store everything a webhook carried, once (a redelivery inserts nothing), in one transaction.
+
+    Messages become queue rows keyed by their wamid, statuses wait in `whatsapp_status_updates`,
+    and the tasks that handle them are queued with them. Raises DatabaseError if nothing could be
+    stored (then nothing was).
+    """
+    now = timezone.now()
+    InboundMessage.objects.bulk_create(
+        [
+            InboundMessage(
+                message_id=m.id,
+                wa_id=m.sender,
+                payload=m.to_payload(),
+                sent_at=m.timestamp or now,
+                created_at=now,
+                updated_at=now,
+            )
+            for m in batch.messages
+        ],
+        ignore_conflicts=True,  # ON CONFLICT DO NOTHING / INSERT OR IGNORE: the partial index
+    )
+    StatusUpdate.objects.bulk_create(
+        [
+            StatusUpdate(
+                wa_message_id=s.id,
+                status=s.status,
+                occurred_at=s.timestamp,
+                recipient_id=s.recipient_id,
+                error_code=s.errors[0].code if s.errors else None,
+                error_message=_describe(s.errors[0]) if s.errors else None,
+                payload=json.dumps(s.raw, ensure_ascii=False),
+                created_at=now,
+            )
+            for s in batch.statuses
+        ],
+        ignore_conflicts=True,
+    )
+    for error in batch.errors:
+        record_event(
+            event_type="whatsapp_error",
+            data={"code": error.code, "title": error.title, "details": error.details},
+        )
+    if batch.messages:
+        enqueue(DRAIN_TASK)
+    if batch.statuses:
+        enqueue("messaging.tasks.apply_statuses")
+    return Intake(len(batch.messages), len(batch.statuses), len(batch.errors))
+
+
+def _describe(error: whatsapp.ApiError) -> str:
+    return ": ".join(part for part in (error.message or error.title, error.details) if part)
+
+
+# ============================================================================ the inbound queue
+@dataclass
+class DrainResult:
+    done: int = 0
+    retrying: int = 0
+    failed: int = 0
+    more: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.done} done, {self.retrying} to retry later, {self.failed} failed"
+
+
+class PermanentFailure(Exception):  # noqa: N818
+    """A message that no retry can handle (it goes straight to 'failed')."""
+
+
+def claim_next_inbound(*, now: datetime | None = None) -> InboundMessage | None:
+    """Claim the oldest due message of a customer who has none in progress, or None.
+
+    One customer's messages go one at a time, in the order they were sent: a row is a candidate
+    only if no other row of the same sender is processing or pending with an earlier send time.
+    `FOR UPDATE SKIP LOCKED` keeps PostgreSQL workers apart; on SQLite (no row locks) the write
+    transaction is taken at BEGIN, and the conditional UPDATE's row count says who won anyway.
+    """
+    now = now or timezone.now()
+    ordered = InboundMessage.objects.annotate(order_at=Coalesce("sent_at", "created_at"))
+    busy = InboundMessage.objects.filter(
+        wa_id=OuterRef("wa_id"), status=InboundMessage.Status.PROCESSING
+    )
+    earlier = ordered.filter(wa_id=OuterRef("wa_id"), status=InboundMessage.Status.PENDING).filter(
+        Q(order_at__lt=OuterRef("order_at"))
+        | Q(order_at=OuterRef("order_at"), id__lt=OuterRef("id"))
+    )
+    with transaction.atomic():
+        candidate = (
+            ordered.filter(
+                Q(status=InboundMessage.Status.PENDING)
+                & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            )
+            .exclude(Exists(busy))
+            .exclude(Exists(earlier))
+            .order_by("order_at", "id")
+            .select_for_update(skip_locked=True, of=("self",))
+            .only("id")
+            .first()
+        )
+        if candidate is None:
+            return None
+        won = InboundMessage.objects.filter(
+            id=candidate.id, status=InboundMessage.Status.PENDING
+        ).update(
+            status=InboundMessage.Status.PROCESSING,
+            locked_at=now,
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    return InboundMessage.objects.get(id=candidate.id) if won else None
+
+
+def drain_inbound_queue(*, max_seconds: float | None = None) -> DrainResult:
+    """Handle due inbound messages until none is left (or `max_seconds` have passed)."""
+    result = DrainResult()
+    started = time.monotonic()
+    while True:
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            result.more = InboundMessage.objects.due().exists()
+            return result
+        row = claim_next_inbound()
+        if row is None:
+            return result
+        status = handle_inbound_message(row=row)
+        if status == InboundMessage.Status.DONE:
+            result.done += 1
+        elif status == InboundMessage.Status.FAILED:
+            result.failed += 1
+        else:
+            result.retrying += 1
+
+
+def handle_inbound_message(*, row: InboundMessage) -> str:
+    """Process one claimed row; record the outcome on it (done, back to pending, or failed)."""
+    try:
+        _process(row)
+    except Exception as exc:
+        return _retry_or_fail(row, exc)
+    now = timezone.now()
+    InboundMessage.objects.filter(id=row.id).update(
+        status=InboundMessage.Status.DONE,
+        processed_at=now,
+        locked_at=None,
+        last_error=None,
+        updated_at=now,
+    )
+    return InboundMessage.Status.DONE
+
+
+def _retry_or_fail(row: InboundMessage, exc: Exception) -> str:
+    now = timezone.now()
+    error = f"{type(exc).__name__}: {exc}"
+    permanent = isinstance(exc, PermanentFailure) or (
+        isinstance(exc, whatsapp.WhatsAppError) and exc.permanent
+    )
+    if permanent or row.attempts >= settings.WHATSAPP_INBOUND_MAX_ATTEMPTS:
+        logger.error("inbound %s failed for good: %s", row.message_id, error)
+        InboundMessage.objects.filter(id=row.id).update(
+            status=InboundMessage.Status.FAILED, last_error=error, locked_at=None, updated_at=now
+        )
+        record_event(
+            event_type="message_failed",
+            data={"direction": "inbound", "message_id": row.message_id, "error": error},
+            wa_id=row.wa_id,
+        )
+        return InboundMessage.Status.FAILED
+    logger.warning("inbound %s will be retried: %s", row.message_id, error)
+    InboundMessage.objects.filter(id=row.id).update(
+        status=InboundMessage.Status.PENDING,
+        last_error=error,
+        locked_at=None,
+        next_attempt_at=now + timedelta(seconds=whatsapp.backoff_seconds(row.attempts)),
+        updated_at=now,
+    )
+    return InboundMessage.Status.PENDING
+
+
+def _process(row: InboundMessage) -> None:
+    try:
+        message = whatsapp.Message.from_payload(row.payload)
+    except (ValueError, whatsapp.MalformedWebhook) as exc:
+        raise PermanentFailure(f"unreadable payload: {exc}") from exc
+    if not message.sender:
+        raise PermanentFailure("the message names no sender")
+    replies = record_inbound_message(message=message)
+    if os.environ.get(HANG_AFTER_RECORD_ENV):
+        sys.stdout.write(f"hanging after recording {message.id}\n")
+        sys.stdout.flush()
+        threading.Event().wait()
+    if replies:
+        show_typing(message_id=message.id)
+    for reply in replies:
+        send_outbound_message(conversation=reply)
+
+
+@transaction.atomic
+def record_inbound_message(*, message: whatsapp.Message) -> list[Conversation]:
+    """Write the message and the bot's replies (queued, not sent); return the unsent replies.
+
+    The first time, this also runs the bot; a retry finds the inbound row already written and only
+    returns what is still unsent, so a message's effects happen once.
+    """
+    customer = upsert_customer(message=message)
+    moment = min(message.timestamp or timezone.now(), timezone.now())
+    _, created = Conversation.objects.get_or_create(
+        wa_message_id=message.id,
+        defaults={
+            "customer": customer,
+            "role": Conversation.Role.USER,
+            "message": message.text,
+            "message_type": message.type,
+            "status": Conversation.Status.RECEIVED,
+            "created_at": moment,
+        },
+    )
+    prefix = f"reply:{message.id}:"
+    if created:
+        if message.is_genuine:
+            # A redelivery never gets here, so it never extends the 24-hour window.
+            Customer.objects.filter(pk=customer.pk).filter(
+                Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=moment)
+            ).update(last_inbound_at=moment)
+        record_event(
+            event_type="message_received",
+            data={"message_id": message.id, "type": message.type},
+            wa_id=customer.wa_id,
+        )
+        replies = [] if customer.is_blocked or customer.is_bot_paused else bot.reply_to(message)
+        rows = [
+            Conversation(
+                customer=customer,
+                role=Conversation.Role.ASSISTANT,
+                message=reply.preview,
+                message_type=reply.type,
+                status=Conversation.Status.QUEUED,
+                payload=reply.body(customer.wa_id),
+                idempotency_key=f"{prefix}{index}",
+            )
+            for index, reply in enumerate(replies)
+        ]
+        for row in rows:
+            row.set_local_date_time(row.created_at)
+        Conversation.objects.bulk_create(rows)
+    return list(
+        Conversation.objects.filter(
+            idempotency_key__startswith=prefix, status=Conversation.Status.QUEUED
+        ).order_by("id")
+    )
+
+
+def upsert_customer(*, message: whatsapp.Message) -> Customer:
+    """The sender's customer row, created or updated from the contact's profile."""
+    phone = message.from_ or (message.contact.wa_id if message.contact else None)
+    user_id = message.from_user_id or (message.contact.user_id if message.contact else None)
+    name = message.profile_name
+    if phone:
+        try:
+            wa_id = normalize_wa_id(phone)
+        except ValidationError:
+            wa_id = phone
+        customer, _ = Customer.objects.get_or_create(wa_id=wa_id)
+    else:
+        # No number (a user with a username): the business-scoped id is the key.
+        if not user_id:
+            raise PermanentFailure("the message names no sender")
+        customer = (
+            Customer.objects.filter(user_id=user_id).first()
+            or Customer.objects.get_or_create(wa_id=user_id)[0]
+        )
+    changed = []
+    if name and customer.customer_name != name:
+        customer.customer_name = name
+        changed.append("customer_name")
+    if user_id and not customer.user_id and not Customer.objects.filter(user_id=user_id).exists():
+        customer.user_id = user_id
+        changed.append("user_id")
+    if changed:
+        customer.save(update_fields=[*changed, "updated_at"])
+    return customer
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    reclaimed: int
+    statuses_applied: int
+    drain_queued: bool
+
+    def __str__(self) -> str:
+        return (
+            f"{self.reclaimed} stale claims taken back, {self.statuses_applied} statuses applied, "
+            f"drain {'queued' if self.drain_queued else 'not needed'}"
+        )
+
+
+def sweep_queues() -> SweepResult:
+    """The periodic safety net: take back stale claims, re-queue due work, apply late statuses."""
+    now = timezone.now()
+    reclaimed = InboundMessage.objects.stale_claims(
+        timedelta(seconds=settings.WHATSAPP_CLAIM_TIMEOUT_SECONDS)
+    ).update(status=InboundMessage.Status.PENDING, locked_at=None, updated_at=now)
+    applied = apply_status_updates(since=now - timedelta(days=1))
+    for conv_id in Conversation.objects.filter(
+        status=Conversation.Status.QUEUED,
+        idempotency_key__startswith="reengage:",
+        created_at__lt=now - timedelta(minutes=1),
+        attempts__lt=settings.WHATSAPP_INBOUND_MAX_ATTEMPTS,
+    ).values_list("id", flat=True):
+        async_task("messaging.tasks.send_outbound", conv_id)
+    SendRate.objects.filter(second__lt=int(now.timestamp()) - 60).delete()
+    due = InboundMessage.objects.due(now).exists()
+    if due:
+        async_task(DRAIN_TASK)
+    return SweepResult(reclaimed, applied, due)
 
 
 @transaction.atomic
@@ -24,5 +370,7 @@ def retry_inbound_messages(*, ids: Iterable[int]) -> int:
             updated_at=timezone.now(),
         )
     )
+    if count:
+        enqueue(DRAIN_TASK)
     logger.info("re-queued %d inbound messages", count)
     return count

@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "WHATSAPP_APP_SECRET": "secret",
     "WHATSAPP_ACCESS_TOKEN": "token",
     "WHATSAPP_PHONE_NUMBER_ID": "123",
+    "WHATSAPP_SANDBOX": "false",
 }
 
 
@@ -127,3 +128,10 @@ def test_seed_demo_refuses_without_debug(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG=false"):
         call_command("seed_demo")
+
+
+def test_sandbox_refuses_to_start_without_debug():
+    env = {**PRODUCTION_ENV, "WHATSAPP_SANDBOX": "true"}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "WHATSAPP_SANDBOX=true is only allowed with DEBUG=true" in result.stderr

@@ -1,3 +1,5 @@
+import json
+
 import factory
 
 from customers.tests.factories import CustomerFactory
@@ -21,7 +23,19 @@ class InboundMessageFactory(factory.django.DjangoModelFactory[InboundMessage]):
     message_id = factory.Sequence(lambda n: f"wamid.TEST{n:06d}")
     wa_id = "966501234567"
     payload = factory.LazyAttribute(
-        lambda o: f'{{"id": "{o.message_id}", "type": "text", "text": {{"body": "hi"}}}}'
+        lambda o: json.dumps(
+            {
+                "message": {
+                    "from": o.wa_id,
+                    "id": o.message_id,
+                    "timestamp": "1763888400",
+                    "type": "text",
+                    "text": {"body": "hi"},
+                },
+                "contact": {"wa_id": o.wa_id, "profile": {"name": "Sara"}},
+                "metadata": {"phone_number_id": "106540352242922"},
+            }
+        )
     )
 
 

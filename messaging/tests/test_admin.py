@@ -19,6 +19,8 @@ MODELS = [
     ("messaging", "conversation"),
     ("messaging", "notificationevent"),
     ("messaging", "inboundmessage"),
+    ("messaging", "statusupdate"),
+    ("messaging", "sandboxmessage"),
 ]
 
 

@@ -28,3 +28,9 @@ class Command(BaseCommand):
                 "at http://127.0.0.1:8000/admin/"
             )
         )
+        if settings.WHATSAPP_SANDBOX:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "WhatsApp sandbox (talk to the bot as a customer): http://127.0.0.1:8000/sandbox/"
+                )
+            )

@@ -1,0 +1,242 @@
+"""Outbound delivery: the sender, the shared send rate, the 24-hour window, delivery statuses.
+
+Also `enqueue`, the one way work is handed to django-q2 (used by every messaging module).
+"""
+
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from customers.models import Customer
+from messaging import outgoing, whatsapp
+from messaging.events import record_event
+from messaging.models import Conversation, SendRate, StatusUpdate
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue(func: str, *args: Any) -> None:
+    """Hand work to django-q2 together with the rows it points at (the rows are the truth).
+
+    With the database broker the task row joins the current transaction: both commit or neither
+    does, at the cost of one commit instead of two. Another broker is told after the commit.
+    """
+    if "orm" in settings.Q_CLUSTER:
+        async_task(func, *args)
+    else:
+        transaction.on_commit(lambda: async_task(func, *args))
+
+
+def show_typing(*, message_id: str) -> None:
+    """Mark the customer's message read and show "typing..." until the reply (best effort)."""
+    try:
+        whatsapp.post_messages(
+            outgoing.read_receipt(message_id, typing=True), wait_for_slot=wait_for_send_slot
+        )
+    except whatsapp.WhatsAppError as exc:
+        logger.info("could not mark %s read: %s", message_id, exc)
+
+
+# ============================================================================ delivery statuses
+STATUS_ORDER = [
+    Conversation.Status.QUEUED,
+    Conversation.Status.SENT,
+    Conversation.Status.DELIVERED,
+    Conversation.Status.READ,
+]
+
+
+def apply_status_updates(
+    *, wa_message_ids: Iterable[str] | None = None, since: datetime | None = None
+) -> int:
+    """Apply stored statuses to their outbound messages, forward only; return how many applied.
+
+    A status whose message is not (yet) known stays stored for a later call.
+    """
+    updates = StatusUpdate.objects.unapplied().order_by("id")
+    if wa_message_ids is not None:
+        updates = updates.filter(wa_message_id__in=list(wa_message_ids))
+    if since is not None:
+        updates = updates.filter(created_at__gte=since)
+    batch = list(updates[:1000])
+    messages = {
+        conv.wa_message_id: conv
+        for conv in Conversation.objects.outbound().filter(
+            wa_message_id__in={u.wa_message_id for u in batch}
+        )
+    }
+    applied = []
+    for update in batch:
+        conv = messages.get(update.wa_message_id)
+        if conv is not None:
+            _apply_status(conv, update)
+            applied.append(update.id)
+    StatusUpdate.objects.filter(id__in=applied).update(applied_at=timezone.now())
+    return len(applied)
+
+
+def _apply_status(conv: Conversation, update: StatusUpdate) -> None:
+    at = update.occurred_at or timezone.now()
+    rows = Conversation.objects.filter(id=conv.id)
+    if update.status == Conversation.Status.FAILED:
+        moved = rows.filter(
+            status__in=[Conversation.Status.QUEUED, Conversation.Status.SENT]
+        ).update(
+            status=Conversation.Status.FAILED,
+            status_at=at,
+            error_code=update.error_code,
+            error_message=update.error_message,
+        )
+        if moved:
+            record_event(
+                event_type="message_failed",
+                data={"message_id": update.wa_message_id, "code": update.error_code},
+                wa_id=conv.customer_id,
+            )
+            if update.error_code in whatsapp.NEEDS_TEMPLATE_CODES:
+                queue_reengagement(conversation=conv)
+        return
+    if update.status not in STATUS_ORDER:
+        return  # e.g. "played": not a step of our delivery status
+    rank = STATUS_ORDER.index(Conversation.Status(update.status))
+    rows.filter(status__in=STATUS_ORDER[:rank]).update(status=update.status, status_at=at)
+
+
+def queue_reengagement(*, conversation: Conversation) -> None:
+    """After a 131047 failure, queue the re-engagement template once for that message."""
+    if conversation.message_type == "template":
+        return
+    template = reengagement_template()
+    conv, created = Conversation.objects.get_or_create(
+        idempotency_key=f"reengage:{conversation.id}",
+        defaults={
+            "customer": conversation.customer,
+            "role": Conversation.Role.ASSISTANT,
+            "message": template.preview,
+            "message_type": template.type,
+            "status": Conversation.Status.QUEUED,
+            "payload": template.body(conversation.customer_id),
+        },
+    )
+    if created:
+        enqueue("messaging.tasks.send_outbound", conv.id)
+
+
+# ============================================================================ sending
+def reengagement_template() -> outgoing.Outgoing:
+    return outgoing.template(
+        settings.WHATSAPP_REENGAGEMENT_TEMPLATE,
+        settings.WHATSAPP_REENGAGEMENT_LANGUAGE,
+        params=[settings.BUSINESS_NAME],
+    )
+
+
+def window_is_open(*, customer: Customer) -> bool:
+    """Whether free-form messages may go: the window is open and Meta has not said otherwise."""
+    if not customer.can_receive_free_form():
+        return False
+    return not Conversation.objects.filter(
+        customer=customer,
+        error_code__in=whatsapp.NEEDS_TEMPLATE_CODES,
+        status_at__gt=customer.last_inbound_at,
+    ).exists()
+
+
+def send_outbound_message(*, conversation: Conversation) -> None:
+    """Send one queued outbound row (a template instead outside the 24-hour window).
+
+    Retryable failures raise WhatsAppError (the caller backs off); permanent ones mark the row
+    failed. A row already sent is left alone, so a retry of the same work sends nothing twice.
+    """
+    conversation.refresh_from_db()
+    if conversation.status != Conversation.Status.QUEUED or not conversation.payload:
+        return
+    customer = conversation.customer
+    body: dict[str, Any] = conversation.payload
+    if body.get("type") != "template" and not window_is_open(customer=customer):
+        body = reengagement_template().body(customer.wa_id)
+    Conversation.objects.filter(id=conversation.id).update(attempts=F("attempts") + 1)
+    try:
+        body, result = _post_with_template_fallback(body, customer)
+    except whatsapp.WhatsAppError as exc:
+        if exc.retryable:
+            raise
+        _mark_send_failed(conversation, exc)
+        return
+    now = timezone.now()
+    Conversation.objects.filter(id=conversation.id, status=Conversation.Status.QUEUED).update(
+        status=Conversation.Status.SENT,
+        status_at=now,
+        wa_message_id=result.message_id,
+        payload=body,
+        message_type=body.get("type", "text"),
+        updated_at=now,
+    )
+    record_event(
+        event_type="message_sent",
+        data={"message_id": result.message_id, "type": body.get("type")},
+        wa_id=customer.wa_id,
+    )
+    if result.message_id:
+        apply_status_updates(wa_message_ids=[result.message_id])  # statuses that came first
+
+
+def _post_with_template_fallback(
+    body: dict[str, Any], customer: Customer
+) -> tuple[dict[str, Any], whatsapp.SendResult]:
+    """Post `body`; if Meta answers 131047 (window closed), post the re-engagement template."""
+    try:
+        return body, whatsapp.post_messages(body, wait_for_slot=wait_for_send_slot)
+    except whatsapp.WhatsAppError as exc:
+        if not exc.needs_template or body.get("type") == "template":
+            raise
+    template = reengagement_template().body(customer.wa_id)
+    return template, whatsapp.post_messages(template, wait_for_slot=wait_for_send_slot)
+
+
+def _mark_send_failed(conversation: Conversation, exc: whatsapp.WhatsAppError) -> None:
+    logger.error("message %s cannot be sent: %s", conversation.id, exc)
+    Conversation.objects.filter(id=conversation.id).update(
+        status=Conversation.Status.FAILED,
+        status_at=timezone.now(),
+        error_code=exc.code,
+        error_message=str(exc),
+    )
+    record_event(
+        event_type="message_failed",
+        data={"conversation_id": conversation.id, "code": exc.code, "error": str(exc)},
+        wa_id=conversation.customer_id,
+    )
+
+
+def reserve_send_slot(*, now: datetime | None = None) -> float:
+    """Count one send in the current second; return 0, or how long to wait if it is full.
+
+    One upsert on a row per second, so the limit holds across processes and machines.
+    """
+    now = now or timezone.now()
+    second = int(now.timestamp())
+    table = SendRate._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (second, sent) VALUES (%s, 1) "  # noqa: S608 (our table name)
+            f"ON CONFLICT (second) DO UPDATE SET sent = {table}.sent + 1 RETURNING sent",
+            [second],
+        )
+        (sent,) = cursor.fetchone()
+    if sent <= settings.WHATSAPP_MAX_MESSAGES_PER_SECOND:
+        return 0.0
+    return max(second + 1 - now.timestamp(), 0.001)
+
+
+def wait_for_send_slot() -> None:
+    while (delay := reserve_send_slot()) > 0:
+        time.sleep(delay)

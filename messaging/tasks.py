@@ -1,0 +1,37 @@
+"""django-q2 entry points (dotted names are stable: schedules and queued tasks refer to them).
+
+Each takes ids or nothing, and calls one service; the database rows are the source of truth, so a
+lost task loses nothing (the sweep finds the work again).
+"""
+
+from django_q.tasks import async_task
+
+from messaging import delivery, sandbox, services
+from messaging.models import Conversation
+
+
+def drain_inbound() -> str:
+    result = services.drain_inbound_queue(max_seconds=30)  # well inside Q_TIMEOUT
+    if result.more:
+        async_task("messaging.tasks.drain_inbound")
+    return str(result)
+
+
+def apply_statuses() -> int:
+    return delivery.apply_status_updates()
+
+
+def send_outbound(conversation_id: int) -> None:
+    conversation = Conversation.objects.filter(id=conversation_id).first()
+    if conversation is not None:
+        delivery.send_outbound_message(conversation=conversation)
+
+
+def sweep() -> str:
+    return str(services.sweep_queues())
+
+
+def send_sandbox_statuses(sandbox_message_id: int, statuses: list[str] | None = None) -> int:
+    return sandbox.send_statuses(
+        sandbox_message_id=sandbox_message_id, statuses=statuses or ["sent", "delivered"]
+    )

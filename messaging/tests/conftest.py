@@ -1,0 +1,136 @@
+"""Fixtures for the WhatsApp pipeline: real-shaped payloads, signed POSTs, a local Graph API."""
+
+import json
+import threading
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from messaging import whatsapp
+
+PAYLOADS = Path(__file__).parent / "payloads"
+APP_SECRET = "test-app-secret"
+ACCESS_TOKEN = "test-access-token"
+WEBHOOK = "/webhooks/whatsapp/"
+
+
+def payload_bytes(name: str) -> bytes:
+    return (PAYLOADS / name).read_bytes()
+
+
+def payload(name: str) -> dict:
+    return json.loads(payload_bytes(name))
+
+
+@pytest.fixture(autouse=True)
+def whatsapp_settings(settings):
+    settings.WHATSAPP_APP_SECRET = APP_SECRET
+    settings.WHATSAPP_VERIFY_TOKEN = "test-verify-token"
+    settings.WHATSAPP_ACCESS_TOKEN = ACCESS_TOKEN
+    settings.WHATSAPP_PHONE_NUMBER_ID = "106540352242922"
+    settings.WHATSAPP_SANDBOX = False
+    settings.BUSINESS_NAME = "Test Clinic"
+    return settings
+
+
+@pytest.fixture
+def post_webhook(client):
+    """POST raw bytes to the webhook the way Meta does (signed unless told otherwise)."""
+
+    def post(body: bytes | dict, *, signature: str | None = "sign"):
+        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        headers = {}
+        if signature == "sign":
+            headers["HTTP_X_HUB_SIGNATURE_256"] = whatsapp.sign(raw, APP_SECRET)
+        elif signature is not None:
+            headers["HTTP_X_HUB_SIGNATURE_256"] = signature
+        return client.post(WEBHOOK, data=raw, content_type="application/json", **headers)
+
+    return post
+
+
+class GraphServer:
+    """A real HTTP peer standing in for graph.facebook.com: records requests, plays responses."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.responses: deque[tuple[int, dict | str]] = deque()
+        self.counter = 0
+        graph = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                status: int
+                data: dict | str
+                graph.requests.append(
+                    {"path": self.path, "auth": self.headers.get("Authorization"), "json": body}
+                )
+                if body.get("status") == "read":
+                    status, data = 200, {"success": True}
+                elif graph.responses:
+                    status, data = graph.responses.popleft()
+                else:
+                    graph.counter += 1
+                    status, data = (
+                        200,
+                        {
+                            "messaging_product": "whatsapp",
+                            "contacts": [
+                                {"input": body.get("to"), "wa_id": body.get("to", "")[1:]}
+                            ],
+                            "messages": [{"id": f"wamid.GRAPH{graph.counter}"}],
+                        },
+                    )
+                raw = data.encode() if isinstance(data, str) else json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v23.0"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self.thread.start()
+
+    @property
+    def read_receipts(self) -> list[str]:
+        return [r["json"]["message_id"] for r in self.requests if "status" in r["json"]]
+
+    @property
+    def sent(self) -> list[dict]:
+        """Message sends (not read receipts)."""
+        return [r["json"] for r in self.requests if "status" not in r["json"]]
+
+    def fail_next(self, status: int, code: int | None = None, details: str = "") -> None:
+        if code is None:
+            self.responses.append((status, "<html>Bad gateway</html>"))
+            return
+        error = {
+            "message": f"(#{code}) error",
+            "type": "OAuthException",
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details},
+            "fbtrace_id": "X",
+        }
+        self.responses.append((status, {"error": error}))
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def graph(settings):
+    server = GraphServer()
+    settings.WHATSAPP_API_BASE_URL = server.url
+    yield server
+    server.close()

@@ -1,0 +1,127 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from customers.tests.factories import CustomerFactory
+from messaging import delivery, services, whatsapp
+from messaging.models import Conversation, StatusUpdate
+from messaging.tests.conftest import payload
+from messaging.tests.factories import ConversationFactory
+from messaging.tests.test_services import NOW, message_body, store
+
+pytestmark = pytest.mark.django_db
+
+
+# ---------------------------------------------------------------------------- the 24-hour window
+@time_machine.travel(NOW, tick=False)
+def test_outside_the_window_the_reengagement_template_is_sent(graph, settings):
+    settings.WHATSAPP_REENGAGEMENT_TEMPLATE = "come_back"
+    store(message_body("wamid.OLD", "966500000001", at=NOW - dt.timedelta(hours=30)))
+    services.drain_inbound_queue()
+    sent = graph.sent[0]
+    assert sent["type"] == "template"
+    assert sent["template"]["name"] == "come_back"
+    assert Conversation.objects.get(role="assistant").message_type == "template"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_131047_answer_makes_the_sender_fall_back_to_the_template(graph):
+    graph.fail_next(400, 131047)
+    store(message_body("wamid.W", "966500000001"))
+    services.drain_inbound_queue()
+    assert [s["type"] for s in graph.sent] == ["text", "template"]
+    assert Conversation.objects.get(role="assistant").status == "sent"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_failed_131047_status_queues_the_template_once_and_closes_the_window(graph):
+    customer = CustomerFactory(last_inbound_at=NOW - dt.timedelta(hours=1))
+    sent = ConversationFactory(
+        customer=customer, role="assistant", status="sent", wa_message_id="wamid.OUTBOUND1"
+    )
+    body = payload("status_failed_131047.json")
+    body["entry"][0]["changes"][0]["value"]["statuses"][0]["timestamp"] = str(int(NOW.timestamp()))
+    for _ in range(2):
+        services.store_webhook(batch=whatsapp.parse_webhook(body))
+        delivery.apply_status_updates()
+    sent.refresh_from_db()
+    assert (sent.status, sent.error_code) == ("failed", 131047)
+    template = Conversation.objects.get(idempotency_key=f"reengage:{sent.id}")
+    assert (template.payload or {})["type"] == "template"
+    assert not delivery.window_is_open(customer=customer)
+
+
+# ---------------------------------------------------------------------------- statuses
+def apply(status: str, wamid: str = "wamid.OUTBOUND1") -> None:
+    body = payload(f"status_{status}.json")
+    body["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = wamid
+    services.store_webhook(batch=whatsapp.parse_webhook(body))
+    delivery.apply_status_updates()
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "final"),
+    [
+        (["sent", "delivered", "read"], "read"),
+        (["read", "delivered", "sent"], "read"),
+        (["sent", "read"], "read"),
+        (["delivered", "sent"], "delivered"),
+        (["delivered", "failed_131047"], "delivered"),
+        (["sent", "failed_131047"], "failed"),
+    ],
+)
+def test_statuses_only_move_forward(arrivals, final):
+    sent = ConversationFactory(role="assistant", status="queued", wa_message_id="wamid.OUTBOUND1")
+    for status in arrivals:
+        apply(status)
+    sent.refresh_from_db()
+    assert sent.status == final
+
+
+def test_a_status_that_arrives_before_its_message_is_known_waits(graph):
+    apply("delivered", wamid="wamid.GRAPH1")
+    assert StatusUpdate.objects.unapplied().count() == 1
+    customer = CustomerFactory(last_inbound_at=timezone.now())
+    reply = ConversationFactory(
+        customer=customer,
+        role="assistant",
+        status="queued",
+        payload={
+            "messaging_product": "whatsapp",
+            "to": "+1",
+            "type": "text",
+            "text": {"body": "x"},
+        },
+    )
+    delivery.send_outbound_message(conversation=reply)
+    reply.refresh_from_db()
+    assert (reply.wa_message_id, reply.status) == ("wamid.GRAPH1", "delivered")
+    assert not StatusUpdate.objects.unapplied().exists()
+
+
+def test_the_send_rate_is_capped_per_second(settings):
+    settings.WHATSAPP_MAX_MESSAGES_PER_SECOND = 3
+    moment = dt.datetime(2026, 11, 23, 9, 0, 0, 250000, tzinfo=dt.UTC)
+    waits = [delivery.reserve_send_slot(now=moment) for _ in range(4)]
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert waits[3] == pytest.approx(0.75)
+    assert delivery.reserve_send_slot(now=moment + dt.timedelta(seconds=1)) == 0.0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_when_the_fallback_template_is_refused_too_the_reply_fails_but_the_message_is_done(graph):
+    graph.fail_next(400, 131047)
+    graph.fail_next(400, 132001, "template does not exist")
+    store(message_body("wamid.T", "966500000001"))
+    assert services.drain_inbound_queue().done == 1
+    reply = Conversation.objects.get(role="assistant")
+    assert (reply.status, reply.error_code) == ("failed", 132001)
+
+
+def test_the_sweep_leaves_statuses_of_unknown_messages_after_a_day():
+    apply("delivered", wamid="wamid.NEVER")
+    with time_machine.travel(timezone.now() + dt.timedelta(days=2)):
+        assert delivery.apply_status_updates(since=timezone.now() - dt.timedelta(days=1)) == 0
+    assert StatusUpdate.objects.unapplied().count() == 1

@@ -1,0 +1,178 @@
+import json
+
+import pytest
+from django.test import Client
+
+from customers.models import Customer
+from messaging import outgoing, sandbox, services, tasks, whatsapp
+from messaging.models import Conversation, InboundMessage, SandboxMessage, StatusUpdate
+from messaging.tests.conftest import ACCESS_TOKEN
+
+GRAPH = "/sandbox/graph/v23.0/106540352242922/messages"
+
+
+@pytest.fixture
+def sandbox_on(settings):
+    settings.WHATSAPP_SANDBOX = True
+    return settings
+
+
+def graph_post(client, body, *, token=ACCESS_TOKEN):
+    return client.post(
+        GRAPH,
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+def customer_wrote(wa_id: str = "966501234567") -> None:
+    SandboxMessage.objects.create(
+        direction="in", wa_id=wa_id, wa_message_id=whatsapp.new_message_id(), body={}
+    )
+
+
+# ---------------------------------------------------------------------------- the fake Graph API
+@pytest.mark.django_db
+def test_the_fake_graph_accepts_a_valid_message_and_answers_like_meta(client, sandbox_on):
+    customer_wrote()
+    response = graph_post(client, outgoing.text("hi").body("966501234567"))
+    assert response.status_code == 200
+    data = response.json()
+    assert data["contacts"] == [{"input": "+966501234567", "wa_id": "966501234567"}]
+    stored = SandboxMessage.objects.get(direction="out")
+    assert data["messages"][0]["id"] == stored.wa_message_id
+    assert stored.webhook_url == "http://testserver/webhooks/whatsapp/"
+
+
+@pytest.mark.django_db
+def test_the_fake_graph_checks_the_token(client, sandbox_on):
+    response = graph_post(client, outgoing.text("hi").body("966501234567"), token="stolen")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == 190
+
+
+@pytest.mark.django_db
+def test_the_fake_graph_enforces_meta_limits(client, sandbox_on):
+    customer_wrote()
+    body = outgoing.buttons("Pick", [("a", "A"), ("b", "B")]).body("966501234567")
+    body["interactive"]["action"]["buttons"].extend(
+        {"type": "reply", "reply": {"id": i, "title": i}} for i in ("c", "d")
+    )
+    response = graph_post(client, body)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == 100
+    assert "1 to 3 buttons" in response.json()["error"]["error_data"]["details"]
+
+
+@pytest.mark.django_db
+def test_the_fake_graph_refuses_free_form_outside_the_window(client, sandbox_on):
+    response = graph_post(client, outgoing.text("hi").body("966501234567"))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == 131047
+    template = outgoing.template("reengagement", "en").body("966501234567")
+    assert graph_post(client, template).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_fake_graph_marks_customer_messages_read(client, sandbox_on):
+    customer_wrote()
+    wamid = SandboxMessage.objects.get().wa_message_id
+    response = graph_post(client, outgoing.read_receipt(wamid, typing=True))
+    assert response.json() == {"success": True}
+    assert SandboxMessage.objects.get().status == "read"
+
+
+@pytest.mark.django_db
+def test_the_sandbox_is_off_unless_switched_on(client, staff_client):
+    assert graph_post(client, {}).status_code == 404
+    assert staff_client.get("/sandbox/").status_code == 404
+
+
+# ---------------------------------------------------------------------------- the chat page
+@pytest.mark.django_db
+def test_the_chat_page_needs_a_staff_login(client, sandbox_on):
+    response = client.get("/sandbox/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    assert client.get("/sandbox/thread/?wa_id=966501234567").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_chat_page_renders_for_staff(staff_client, sandbox_on):
+    response = staff_client.get("/sandbox/")
+    assert response.status_code == 200
+    assert b"WhatsApp sandbox" in response.content
+
+
+@pytest.mark.django_db
+def test_the_thread_endpoint_normalises_the_number(staff_client, sandbox_on):
+    customer_wrote()
+    response = staff_client.get("/sandbox/thread/", {"wa_id": "+966 50 123 4567"})
+    assert response.json()["wa_id"] == "966501234567"
+    assert len(response.json()["messages"]) == 1
+    assert staff_client.get("/sandbox/thread/", {"wa_id": "abc"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_sending_needs_text_or_a_tap(staff_client, sandbox_on):
+    response = staff_client.post(
+        "/sandbox/send/", data={"wa_id": "966501234567"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+
+
+# ---------------------------------------------------------------------------- over real HTTP
+@pytest.mark.django_db(transaction=True)
+def test_a_message_travels_the_whole_path_over_http(live_server, sandbox_on):
+    sandbox_on.WHATSAPP_API_BASE_URL = f"{live_server.url}/sandbox/graph/v23.0"
+    webhook = f"{live_server.url}/webhooks/whatsapp/"
+
+    # The customer writes (Arabic and emoji): a signed webhook reaches the real view.
+    typed, code = sandbox.send_as_customer(
+        wa_id="+966 50 123 4567", name="سارة", text="مرحبا 😊", webhook_url=webhook
+    )
+    assert code == 200
+    assert InboundMessage.objects.get().message_id == typed.wa_message_id
+
+    # A worker drains the queue: the reply goes out through requests to the fake Graph API.
+    assert services.drain_inbound_queue().done == 1
+    reply = Conversation.objects.get(role="assistant")
+    out = SandboxMessage.objects.get(direction="out")
+    assert (reply.status, reply.wa_message_id) == ("sent", out.wa_message_id)
+    assert out.body["text"]["body"] == reply.message
+    typed.refresh_from_db()
+    assert typed.status == "read"  # the bot marked it read before answering
+    assert Customer.objects.get().customer_name == "سارة"
+
+    # The fake Graph API posts signed status webhooks back; the worker applies them.
+    assert sandbox.send_statuses(sandbox_message_id=out.id, statuses=["sent", "delivered"]) == 2
+    tasks.apply_statuses()
+    reply.refresh_from_db()
+    assert reply.status == "delivered"
+    assert sandbox.send_statuses(sandbox_message_id=out.id, statuses=["read"]) == 1
+    tasks.apply_statuses()
+    reply.refresh_from_db()
+    assert reply.status == "read"
+    assert StatusUpdate.objects.unapplied().count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tapping_a_button_on_the_chat_page_reaches_the_bot(live_server, sandbox_on, staff_user):
+    browser = Client()
+    browser.force_login(staff_user)
+    sandbox_on.WHATSAPP_API_BASE_URL = f"{live_server.url}/sandbox/graph/v23.0"
+    response = browser.post(
+        "/sandbox/send/",
+        data={
+            "wa_id": "966501234567",
+            "name": "Sara",
+            "reply": {"kind": "list_reply", "id": "slot:1", "title": "Tue 10:30", "context": "w"},
+        },
+        content_type="application/json",
+        SERVER_NAME=live_server.thread.host,
+        SERVER_PORT=str(live_server.thread.port),
+    )
+    assert response.json()["webhook_status"] == 200
+    message = whatsapp.Message.from_payload(InboundMessage.objects.get().payload)
+    assert (message.type, message.reply_id, message.text) == ("interactive", "slot:1", "Tue 10:30")

@@ -1,0 +1,264 @@
+import datetime as dt
+import json
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+from django_q.models import Schedule
+
+from customers.models import Customer
+from customers.tests.factories import CustomerFactory
+from messaging import services, whatsapp
+from messaging.models import Conversation, InboundMessage, NotificationEvent
+from messaging.tests.conftest import payload
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+
+
+def message_body(wamid: str, sender: str, text: str = "hello", *, at: dt.datetime = NOW, **item):
+    base = {"from": sender, "id": wamid, "timestamp": str(int(at.timestamp())), "type": "text"}
+    base |= item or {"text": {"body": text}}
+    return whatsapp.webhook_body(
+        phone_number_id="106540352242922",
+        contacts=[{"profile": {"name": f"Customer {sender[-2:]}"}, "wa_id": sender}],
+        messages=[base],
+    )
+
+
+def store(body: dict) -> None:
+    services.store_webhook(batch=whatsapp.parse_webhook(body))
+
+
+def store_file(name: str, *, at: dt.datetime = NOW) -> None:
+    body = payload(name)
+    for change in body["entry"][0]["changes"]:
+        for item in change["value"].get("messages", []):
+            item["timestamp"] = str(int(at.timestamp()))
+    store(body)
+
+
+# ---------------------------------------------------------------------------- the happy path
+@time_machine.travel(NOW, tick=False)
+def test_a_text_message_is_recorded_answered_and_sent(graph):
+    store_file("message_text_arabic.json")
+    result = services.drain_inbound_queue()
+    assert str(result) == "1 done, 0 to retry later, 0 failed"
+
+    customer = Customer.objects.get(wa_id="966501234567")
+    assert customer.customer_name == "سارة العتيبي"
+    assert customer.last_inbound_at == NOW
+    inbound, reply = Conversation.objects.order_by("id")
+    assert (inbound.role, inbound.status, inbound.message) == (
+        "user",
+        "received",
+        "مرحبا، أريد حجز موعد يوم الثلاثاء 🦷😊",
+    )
+    assert (inbound.date, inbound.time) == (dt.date(2026, 11, 23), dt.time(12, 0))
+    assert reply.role == "assistant"
+    assert reply.status == "sent"
+    assert reply.wa_message_id == "wamid.GRAPH1"
+    assert reply.idempotency_key == f"reply:{inbound.wa_message_id}:0"
+    assert "Test Clinic" in reply.message  # Arabic greeting names the business
+    assert graph.sent == [reply.payload]
+    assert graph.read_receipts == [inbound.wa_message_id]
+    assert graph.sent[0]["to"] == "+966501234567"
+    row = InboundMessage.objects.get()
+    assert (row.status, row.attempts, row.locked_at) == ("done", 1, None)
+    events = set(NotificationEvent.objects.values_list("event_type", flat=True))
+    assert events == {"message_received", "message_sent"}
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize(
+    ("name", "answer"),
+    [
+        ("message_image.json", "I can only read text"),
+        ("message_audio.json", "I can only read text"),
+        ("message_location.json", "I can only read text"),
+        ("message_contacts.json", "I can only read text"),
+        ("message_sticker.json", "I can only read text"),
+        ("message_unsupported.json", "I can only read text"),
+        ("message_unknown_type.json", "I can only read text"),
+        ("message_order.json", "I can only read text"),
+        ("message_interactive_button_reply.json", "Welcome to Test Clinic"),
+        ("message_button.json", "Welcome to Test Clinic"),
+        ("message_reaction.json", None),
+        ("message_reaction_removed.json", None),
+        ("message_system.json", None),
+    ],
+)
+def test_each_type_gets_the_placeholder_answer(graph, name, answer):
+    store_file(name)
+    assert services.drain_inbound_queue().done == 1
+    replies = Conversation.objects.filter(role="assistant")
+    if answer is None:
+        assert not replies.exists()
+        assert graph.sent == []
+    else:
+        assert answer in replies.get().message
+        assert len(graph.sent) == 1
+
+
+@time_machine.travel(NOW, tick=False)
+def test_reactions_and_system_notices_do_not_open_the_window(graph):
+    store_file("message_reaction.json")
+    services.drain_inbound_queue()
+    assert Customer.objects.get().last_inbound_at is None
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_customer_without_a_number_is_keyed_by_the_business_scoped_id(graph):
+    store_file("message_bsuid_only.json")
+    services.drain_inbound_queue()
+    customer = Customer.objects.get()
+    assert customer.wa_id == customer.user_id == "US.77491208655302741918"
+    assert graph.sent[0]["recipient"] == "US.77491208655302741918"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_known_customer_gets_the_new_profile_name_and_user_id(graph):
+    CustomerFactory(wa_id="16505551234", customer_name="Old name")
+    store_file("message_text.json")
+    services.drain_inbound_queue()
+    customer = Customer.objects.get()
+    assert customer.customer_name == "Sheena Nelson"
+    assert customer.user_id == "US.13491208655302741918"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_paused_bot_records_but_does_not_answer(graph):
+    CustomerFactory(wa_id="966500000001", bot_paused_until=NOW + dt.timedelta(hours=1))
+    store(message_body("wamid.P1", "966500000001"))
+    services.drain_inbound_queue()
+    assert Conversation.objects.get().role == "user"
+    assert graph.sent == []
+
+
+# ---------------------------------------------------------------------------- claims and order
+def claim() -> InboundMessage:
+    row = services.claim_next_inbound()
+    assert row is not None
+    return row
+
+
+@time_machine.travel(NOW, tick=False)
+def test_one_customers_messages_are_claimed_one_at_a_time_in_the_order_sent():
+    # The later message arrives first.
+    store(message_body("wamid.LATER", "966500000001", at=NOW - dt.timedelta(seconds=5)))
+    store(message_body("wamid.EARLIER", "966500000001", at=NOW - dt.timedelta(seconds=10)))
+    store(message_body("wamid.OTHER", "966500000002", at=NOW - dt.timedelta(seconds=1)))
+
+    first = claim()
+    second = claim()
+    assert (first.message_id, second.message_id) == ("wamid.EARLIER", "wamid.OTHER")
+    assert services.claim_next_inbound() is None  # 966500000001 is busy
+    InboundMessage.objects.filter(id=first.id).update(status="done")
+    assert claim().message_id == "wamid.LATER"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_message_waiting_for_a_retry_holds_back_the_customers_later_ones():
+    store(message_body("wamid.A", "966500000001", at=NOW - dt.timedelta(seconds=10)))
+    store(message_body("wamid.B", "966500000001", at=NOW - dt.timedelta(seconds=5)))
+    InboundMessage.objects.filter(message_id="wamid.A").update(
+        next_attempt_at=NOW + dt.timedelta(minutes=1)
+    )
+    assert services.claim_next_inbound() is None
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_claim_is_won_once():
+    store(message_body("wamid.A", "966500000001"))
+    row = claim()
+    assert row.status == "processing"
+    assert row.locked_at == NOW
+    assert row.attempts == 1
+    assert services.claim_next_inbound() is None
+
+
+# ---------------------------------------------------------------------------- failures
+@time_machine.travel(NOW, tick=False)
+def test_a_retry_sends_only_what_was_not_sent_and_never_extends_the_window(graph):
+    graph.fail_next(503, 131000)  # the reply's first send fails
+    store(message_body("wamid.R", "966500000001"))
+    result = services.drain_inbound_queue()
+    assert result.retrying == 1
+    row = InboundMessage.objects.get()
+    assert row.status == "pending"
+    assert row.next_attempt_at is not None
+    assert row.next_attempt_at > NOW
+    assert "131000" in str(row.last_error)
+    assert services.claim_next_inbound() is None  # backing off
+
+    with time_machine.travel(NOW + dt.timedelta(minutes=10), tick=False):
+        assert services.drain_inbound_queue().done == 1
+    assert Conversation.objects.filter(role="assistant").count() == 1
+    assert len(graph.sent) == 2  # the failed try and the good one, for the same row
+    assert Conversation.objects.get(role="assistant").attempts == 2
+    assert Customer.objects.get().last_inbound_at == NOW
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_message_that_keeps_failing_ends_failed_with_its_last_error(graph, settings):
+    settings.WHATSAPP_INBOUND_MAX_ATTEMPTS = 2
+    for _ in range(2):
+        graph.fail_next(429, 130429)
+    store(message_body("wamid.F", "966500000001"))
+    services.drain_inbound_queue()
+    with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
+        assert services.drain_inbound_queue().failed == 1
+    row = InboundMessage.objects.get()
+    assert (row.status, row.attempts) == ("failed", 2)
+    assert "130429" in str(row.last_error)
+    assert NotificationEvent.objects.filter(event_type="message_failed").exists()
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_permanent_send_error_fails_the_reply_not_the_message(graph):
+    graph.fail_next(400, 131026, "not a WhatsApp user")
+    store(message_body("wamid.X", "966500000001"))
+    assert services.drain_inbound_queue().done == 1
+    reply = Conversation.objects.get(role="assistant")
+    assert (reply.status, reply.error_code) == ("failed", 131026)
+    assert NotificationEvent.objects.filter(event_type="message_failed").exists()
+
+
+def test_an_unreadable_payload_fails_at_once():
+    InboundMessage.objects.create(message_id="wamid.BAD", wa_id="1", payload="{nope")
+    assert services.drain_inbound_queue().failed == 1
+    assert "unreadable payload" in str(InboundMessage.objects.get().last_error)
+
+
+# ---------------------------------------------------------------------------- sweep, rate, commands
+def test_the_sweep_takes_back_stale_claims():
+    store(message_body("wamid.S", "966500000001"))
+    with time_machine.travel(NOW, tick=False):
+        services.claim_next_inbound()
+    with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
+        result = services.sweep_queues()
+    assert result.reclaimed == 1
+    assert result.drain_queued
+    row = InboundMessage.objects.get()
+    assert (row.status, row.locked_at) == ("pending", None)
+
+
+def test_process_inbound_prints_what_it_did(graph, capsys):
+    store(message_body("wamid.C", "966500000001", at=timezone.now()))
+    call_command("process_inbound")
+    assert "1 done, 0 to retry later, 0 failed" in capsys.readouterr().out
+
+
+def test_setup_schedules_is_idempotent():
+    call_command("setup_schedules")
+    call_command("setup_schedules")
+    schedule = Schedule.objects.get()
+    assert schedule.func == "messaging.tasks.sweep"
+    assert schedule.schedule_type == Schedule.MINUTES
+
+
+def test_stored_payloads_round_trip_through_json():
+    store(message_body("wamid.J", "966500000001", "مرحبا"))
+    assert json.loads(InboundMessage.objects.get().payload)["message"]["text"]["body"] == "مرحبا"

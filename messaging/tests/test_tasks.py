@@ -1,0 +1,53 @@
+import pytest
+from django.utils.module_loading import import_string
+
+from messaging import services, tasks
+from messaging.management.commands.setup_schedules import SCHEDULES
+from messaging.models import InboundMessage, SandboxMessage
+from messaging.tests.factories import InboundMessageFactory
+
+TASK_NAMES = [
+    services.DRAIN_TASK,
+    "messaging.tasks.apply_statuses",
+    "messaging.tasks.send_outbound",
+    "messaging.tasks.send_sandbox_statuses",
+    *(func for _, func, _ in SCHEDULES),
+]
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_task_names_resolve(name):
+    assert callable(import_string(name))
+
+
+@pytest.mark.django_db
+def test_drain_task_reports_what_it_did(graph):
+    InboundMessageFactory(payload="{broken")
+    InboundMessageFactory(wa_id="966500000009")
+    assert tasks.drain_inbound() == "1 done, 0 to retry later, 1 failed"
+    assert sorted(InboundMessage.objects.values_list("status", flat=True)) == ["done", "failed"]
+
+
+@pytest.mark.django_db
+def test_send_outbound_task_ignores_a_missing_row():
+    tasks.send_outbound(12345)  # no error: a deleted row is nothing to send
+
+
+@pytest.mark.django_db
+def test_sweep_task_reports_what_it_did():
+    assert tasks.sweep().startswith("0 stale claims taken back")
+
+
+@pytest.mark.django_db
+def test_sandbox_statuses_stop_at_an_unreachable_webhook():
+    message = SandboxMessage.objects.create(
+        direction="out",
+        wa_id="966501234567",
+        wa_message_id="wamid.X",
+        body={},
+        status="accepted",
+        webhook_url="http://127.0.0.1:9/webhooks/whatsapp/",
+    )
+    assert tasks.send_sandbox_statuses(message.id) == 0
+    message.refresh_from_db()
+    assert message.status == "accepted"

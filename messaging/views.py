@@ -1,0 +1,141 @@
+"""The WhatsApp webhook, and the sandbox's pages (only with WHATSAPP_SANDBOX on)."""
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db import DatabaseError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from customers.phone import normalize_wa_id
+from messaging import sandbox, services, whatsapp
+
+logger = logging.getLogger(__name__)
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@csrf_exempt  # Meta cannot send a CSRF token; the signature authenticates every POST
+@require_http_methods(["GET", "POST"])
+def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _handshake(request)
+    try:
+        body = request.body  # the raw bytes: the signature is over exactly these
+    except RequestDataTooBig:
+        return _error(413, "body larger than 3 MB")
+    signature = request.headers.get(whatsapp.SIGNATURE_HEADER)
+    if not whatsapp.verify_signature(body, signature, settings.WHATSAPP_APP_SECRET):
+        return _error(403, "missing or invalid X-Hub-Signature-256")
+    try:
+        batch = whatsapp.parse_webhook(json.loads(body))
+    except ValueError as exc:  # bad JSON, bad UTF-8 or not a WhatsApp notification
+        return _error(400, f"malformed webhook body: {exc}")
+    try:
+        intake = services.store_webhook(batch=batch)
+    except DatabaseError:
+        logger.exception("webhook not stored; Meta will deliver it again")
+        return _error(503, "not stored, please retry")
+    return JsonResponse(
+        {"messages": intake.messages, "statuses": intake.statuses, "errors": intake.errors}
+    )
+
+
+def _handshake(request: HttpRequest) -> HttpResponse:
+    token = request.GET.get("hub.verify_token", "")
+    expected = settings.WHATSAPP_VERIFY_TOKEN
+    if (
+        request.GET.get("hub.mode") == "subscribe"
+        and expected
+        and hmac.compare_digest(token.encode(), expected.encode())
+    ):
+        return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+    return HttpResponse("verification failed", status=403, content_type="text/plain")
+
+
+# ============================================================================ sandbox
+def sandbox_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.WHATSAPP_SANDBOX:
+            raise Http404("the WhatsApp sandbox is off")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _webhook_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri(reverse("messaging:whatsapp-webhook"))
+
+
+@csrf_exempt  # plays the Graph API, which authenticates with the bearer token
+@sandbox_only
+@require_POST
+def sandbox_graph_messages(
+    request: HttpRequest, version: str, phone_number_id: str
+) -> JsonResponse:
+    status, data = sandbox.accept_graph_request(
+        body=request.body,
+        authorization=request.headers.get("Authorization", ""),
+        webhook_url=_webhook_url(request),
+    )
+    return JsonResponse(data, status=status)
+
+
+@sandbox_only
+@staff_member_required
+@require_GET
+def sandbox_chat(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "messaging/sandbox.html",
+        {"business_name": settings.BUSINESS_NAME},
+    )
+
+
+@sandbox_only
+@staff_member_required
+@require_GET
+def sandbox_thread(request: HttpRequest) -> JsonResponse:
+    try:
+        wa_id = normalize_wa_id(request.GET.get("wa_id", ""))
+    except ValidationError as exc:
+        return _error(400, " ".join(exc.messages))
+    sandbox.mark_seen(wa_id=wa_id)
+    return JsonResponse({"wa_id": wa_id, "messages": sandbox.chat_messages(wa_id=wa_id)})
+
+
+@sandbox_only
+@staff_member_required
+@require_POST
+def sandbox_send(request: HttpRequest) -> JsonResponse:
+    try:
+        data = json.loads(request.body)
+        text = str(data.get("text") or "").strip()
+        reply = data.get("reply")
+        if not text and not reply:
+            return _error(400, "write a message or tap a button")
+        message, status = sandbox.send_as_customer(
+            wa_id=str(data.get("wa_id") or ""),
+            name=str(data.get("name") or "").strip(),
+            text=text,
+            reply=reply if isinstance(reply, dict) else None,
+            webhook_url=_webhook_url(request),
+        )
+    except ValidationError as exc:
+        return _error(400, " ".join(exc.messages))
+    except (ValueError, KeyError, AttributeError) as exc:
+        return _error(400, f"bad request: {exc}")
+    return JsonResponse({"id": message.id, "webhook_status": status})
