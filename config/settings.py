@@ -117,6 +117,8 @@ LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 # Region used to read numbers typed without a country code (e.g. 0501234567 in Saudi Arabia).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="SA")
 BUSINESS_NAME = env.str("BUSINESS_NAME", default="Demo Clinic")
+# A hand-off to staff keeps the bot silent for the customer this long, unless staff resume it.
+BOT_HANDOFF_PAUSE_HOURS = env.float("BOT_HANDOFF_PAUSE_HOURS", default=12)
 # Show the Hijri (Umm al-Qura) date beside the Gregorian one in messages to customers.
 SHOW_HIJRI_DATES = env.bool("SHOW_HIJRI_DATES", default=False)
 

@@ -20,10 +20,20 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["wa_id", "customer_name"]
-    list_filter = ["language", "is_blocked"]
+    list_filter = ["language", "is_blocked", ("needs_staff_since", admin.EmptyFieldListFilter)]
     search_fields = ["wa_id", "customer_name", "=user_id"]
     date_hierarchy = "created_at"
-    readonly_fields = ["display_age", "user_id", "last_inbound_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "display_age",
+        "user_id",
+        "profile_name",
+        "last_inbound_at",
+        "last_message_at",
+        "needs_staff_since",
+        "staff_read_at",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["wa_id", "customer_name", "language", "is_blocked"]}),
         (_("Age"), {"fields": ["age", "age_recorded_at", "display_age"]}),

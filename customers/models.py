@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -14,6 +14,15 @@ from customers.phone import normalize_wa_id
 class CustomerQuerySet(models.QuerySet["Customer"]):
     def blocked(self) -> "CustomerQuerySet":
         return self.filter(is_blocked=True)
+
+    def needing_staff(self) -> "CustomerQuerySet":
+        return self.filter(needs_staff_since__isnull=False)
+
+    def touch_last_message(self, moment: datetime) -> int:
+        """Move `last_message_at` forward to `moment` (never back); return rows changed."""
+        return self.filter(
+            models.Q(last_message_at__isnull=True) | models.Q(last_message_at__lt=moment)
+        ).update(last_message_at=moment)
 
     def search(self, term: str) -> "CustomerQuerySet":
         term = term.strip()
@@ -34,7 +43,12 @@ class Customer(models.Model):
         primary_key=True,
         help_text=_("International form, digits only, e.g. 966501234567."),
     )
-    customer_name = models.TextField(_("name"), null=True, blank=True)
+    customer_name = models.TextField(
+        _("name"),
+        null=True,
+        blank=True,
+        help_text=_("Taken from the WhatsApp profile until staff correct it."),
+    )
     age = models.PositiveSmallIntegerField(
         _("age when recorded"),
         null=True,
@@ -66,6 +80,17 @@ class Customer(models.Model):
         blank=True,
         help_text=_("Set by a hand-off to staff; the bot stays silent for this customer."),
     )
+    profile_name = models.TextField(_("WhatsApp profile name"), null=True, blank=True)
+    needs_staff_since = models.DateTimeField(
+        _("waiting for staff since"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the customer asks for a person; cleared when staff answer."),
+    )
+    staff_read_at = models.DateTimeField(_("staff last read"), null=True, blank=True)
+    last_message_at = models.DateTimeField(
+        _("last message"), null=True, blank=True, help_text=_("Either direction; orders the inbox.")
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -79,6 +104,12 @@ class Customer(models.Model):
         indexes = [
             Index(fields=["wa_id"], name="idx_customers_wa_id"),
             Index(fields=["customer_name"], name="idx_customers_name"),
+            Index(fields=["-last_message_at"], name="idx_customers_last_message"),
+            Index(
+                fields=["needs_staff_since"],
+                condition=models.Q(needs_staff_since__isnull=False),
+                name="idx_customers_needs_staff",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -119,6 +150,27 @@ class Customer(models.Model):
         recorded = self.age_recorded_at
         years = on.year - recorded.year - ((on.month, on.day) < (recorded.month, recorded.day))
         return self.age + max(years, 0)
+
+    @property
+    def has_unread(self) -> bool:
+        """A customer message arrived after staff last opened the conversation."""
+        if self.last_inbound_at is None:
+            return False
+        return self.staff_read_at is None or self.staff_read_at < self.last_inbound_at
+
+    def take_profile_name(self, name: str) -> list[str]:
+        """Follow the WhatsApp profile name, unless staff have corrected the name.
+
+        Returns the fields changed, for `save(update_fields=...)`.
+        """
+        if not name or name == self.profile_name:
+            return []
+        changed = ["profile_name"]
+        if not self.customer_name or self.customer_name == self.profile_name:
+            self.customer_name = name
+            changed.append("customer_name")
+        self.profile_name = name
+        return changed
 
     @property
     def is_bot_paused(self) -> bool:

@@ -285,6 +285,8 @@ def record_inbound_message(*, message: whatsapp.Message) -> list[Conversation]:
         for row in rows:
             row.set_local_date_time(row.created_at)
         Conversation.objects.bulk_create(rows)
+        latest = max([moment, *(row.created_at for row in rows)])
+        Customer.objects.filter(pk=customer.pk).touch_last_message(latest)
     return list(
         Conversation.objects.filter(
             idempotency_key__startswith=prefix, status=Conversation.Status.QUEUED
@@ -311,10 +313,7 @@ def upsert_customer(*, message: whatsapp.Message) -> Customer:
             Customer.objects.filter(user_id=user_id).first()
             or Customer.objects.get_or_create(wa_id=user_id)[0]
         )
-    changed = []
-    if name and customer.customer_name != name:
-        customer.customer_name = name
-        changed.append("customer_name")
+    changed = customer.take_profile_name(name) if name else []
     if user_id and not customer.user_id and not Customer.objects.filter(user_id=user_id).exists():
         customer.user_id = user_id
         changed.append("user_id")
@@ -374,3 +373,61 @@ def retry_inbound_messages(*, ids: Iterable[int]) -> int:
         enqueue(DRAIN_TASK)
     logger.info("re-queued %d inbound messages", count)
     return count
+
+
+# ---------------------------------------------------------------------------- hand-off and staff
+
+
+@transaction.atomic
+def hand_off_to_staff(*, customer: Customer, reason: str) -> Customer:
+    """Pause the bot for this customer and flag the conversation for staff.
+
+    The bot stays silent until staff resume it or `BOT_HANDOFF_PAUSE_HOURS` pass.
+    """
+    now = timezone.now()
+    customer.needs_staff_since = customer.needs_staff_since or now
+    customer.bot_paused_until = now + timedelta(hours=settings.BOT_HANDOFF_PAUSE_HOURS)
+    customer.save(update_fields=["needs_staff_since", "bot_paused_until", "updated_at"])
+    record_event(event_type="handoff_requested", data={"reason": reason}, wa_id=customer.wa_id)
+    return customer
+
+
+@transaction.atomic
+def pause_bot(*, customer: Customer, hours: float | None = None, by: str = "staff") -> Customer:
+    """Keep the bot silent for this customer (staff are talking to them)."""
+    hours = settings.BOT_HANDOFF_PAUSE_HOURS if hours is None else hours
+    customer.bot_paused_until = timezone.now() + timedelta(hours=hours)
+    customer.save(update_fields=["bot_paused_until", "updated_at"])
+    record_event(event_type="bot_paused", data={"hours": hours, "by": by}, wa_id=customer.wa_id)
+    return customer
+
+
+@transaction.atomic
+def resume_bot(*, customer: Customer, by: str = "staff") -> Customer:
+    """Let the bot answer this customer again; the hand-off is over."""
+    customer.bot_paused_until = None
+    customer.needs_staff_since = None
+    customer.save(update_fields=["bot_paused_until", "needs_staff_since", "updated_at"])
+    record_event(event_type="bot_resumed", data={"by": by}, wa_id=customer.wa_id)
+    return customer
+
+
+@transaction.atomic
+def set_customer_blocked(*, customer: Customer, blocked: bool, by: str = "staff") -> Customer:
+    """Block (nothing is answered or sent) or unblock a customer."""
+    if customer.is_blocked == blocked:
+        return customer
+    customer.is_blocked = blocked
+    customer.save(update_fields=["is_blocked", "updated_at"])
+    record_event(
+        event_type="customer_blocked" if blocked else "customer_unblocked",
+        data={"by": by},
+        wa_id=customer.wa_id,
+    )
+    return customer
+
+
+def mark_conversation_read(*, customer: Customer) -> None:
+    """Staff have seen everything this customer wrote up to now."""
+    customer.staff_read_at = timezone.now()
+    customer.save(update_fields=["staff_read_at"])

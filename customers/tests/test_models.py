@@ -52,3 +52,25 @@ def test_search_by_name_or_digits():
     CustomerFactory(wa_id="447700900123", customer_name="James")
     assert [c.wa_id for c in Customer.objects.search("+966 50")] == ["966501234567"]
     assert [c.wa_id for c in Customer.objects.search("jam")] == ["447700900123"]
+
+
+def test_profile_name_is_followed_until_staff_correct_the_name():
+    customer = Customer(customer_name=None, profile_name=None)
+    assert customer.take_profile_name("Sara") == ["profile_name", "customer_name"]
+    assert customer.take_profile_name("Sara A.") == ["profile_name", "customer_name"]
+    assert customer.customer_name == "Sara A."
+    customer.customer_name = "Sara Al-Qahtani"  # corrected by staff
+    assert customer.take_profile_name("S") == ["profile_name"]
+    assert customer.customer_name == "Sara Al-Qahtani"
+    assert customer.take_profile_name("S") == []
+
+
+@pytest.mark.django_db
+def test_last_message_time_only_moves_forward():
+    customer = CustomerFactory()
+    moment = timezone.now()
+    assert Customer.objects.filter(pk=customer.pk).touch_last_message(moment) == 1
+    earlier = moment - dt.timedelta(minutes=1)
+    assert Customer.objects.filter(pk=customer.pk).touch_last_message(earlier) == 0
+    customer.refresh_from_db()
+    assert customer.last_message_at == moment

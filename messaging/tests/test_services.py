@@ -120,12 +120,33 @@ def test_a_customer_without_a_number_is_keyed_by_the_business_scoped_id(graph):
 
 @time_machine.travel(NOW, tick=False)
 def test_a_known_customer_gets_the_new_profile_name_and_user_id(graph):
-    CustomerFactory(wa_id="16505551234", customer_name="Old name")
+    CustomerFactory(wa_id="16505551234", customer_name="Old name", profile_name="Old name")
     store_file("message_text.json")
     services.drain_inbound_queue()
     customer = Customer.objects.get()
     assert customer.customer_name == "Sheena Nelson"
+    assert customer.profile_name == "Sheena Nelson"
     assert customer.user_id == "US.13491208655302741918"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_name_corrected_by_staff_survives_new_messages(graph):
+    CustomerFactory(wa_id="16505551234", customer_name="Sheena N. (corrected)", profile_name="Sh")
+    store_file("message_text.json")
+    services.drain_inbound_queue()
+    customer = Customer.objects.get()
+    assert customer.customer_name == "Sheena N. (corrected)"
+    assert customer.profile_name == "Sheena Nelson"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_messages_both_ways_move_the_inbox_order(graph):
+    store(message_body("wamid.L1", "966500000001", at=NOW - dt.timedelta(minutes=5)))
+    services.drain_inbound_queue()
+    customer = Customer.objects.get()
+    # the inbound message and the bot's reply, recorded now
+    assert customer.last_message_at == NOW
+    assert customer.last_inbound_at == NOW - dt.timedelta(minutes=5)
 
 
 @time_machine.travel(NOW, tick=False)
