@@ -431,3 +431,11 @@ def test_a_handed_off_customer_gets_the_staff_reply_in_the_sandbox(live_server, 
     customer.refresh_from_db()
     assert customer.needs_staff_since is None
     assert customer.is_bot_paused
+
+
+@pytest.mark.django_db
+def test_the_demo_conversation_is_in_the_inbox(staff_client):
+    from messaging.demo import seed_demo_data
+
+    seed_demo_data()
+    assert staff_client.get(url("inbox")).content.count(b'<li id="c-') == 1
