@@ -4,7 +4,7 @@ Both page by keyset (the last row seen), never by OFFSET or COUNT(*), so a page 
 the first day and after a million messages, and a fixed number of queries whatever its size.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -150,16 +150,19 @@ def transcript(
 
 
 def transcript_updates(
-    *, customer: Customer, after: int, watching: Sequence[int]
+    *, customer: Customer, after: int, watching: Mapping[int, str]
 ) -> list[Conversation]:
-    """Messages newer than id `after`, and those in `watching` whose delivery has moved on.
+    """Messages newer than id `after`, and watched ones whose status has moved on.
 
-    Ids only grow, so "newer than X" finds every new row; a status change is found by asking
-    about the messages the page still shows as queued, sent or delivered.
+    `watching` maps the ids the page shows as queued, sent or delivered to that status. Ids only
+    grow, so "newer than X" finds every new row; a tick is found by comparing statuses.
     """
-    rows = Conversation.objects.for_customer(customer.wa_id)
-    return list(
-        rows.filter(
-            Q(id__gt=after) | Q(id__in=list(watching)[: TRANSCRIPT_PAGE_SIZE * 2])
-        ).order_by("created_at", "id")
+    watched = list(watching)[: TRANSCRIPT_PAGE_SIZE * 2]
+    rows = Conversation.objects.for_customer(customer.wa_id).filter(
+        Q(id__gt=after) | Q(id__in=watched)
     )
+    return [
+        row
+        for row in rows.order_by("created_at", "id")
+        if row.id > after or watching.get(row.id) != row.status
+    ]

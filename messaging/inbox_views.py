@@ -110,7 +110,7 @@ def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
     """New messages after id `after`, status changes of `watching`, and the customer's state."""
     customer = get_object_or_404(Customer, pk=wa_id)
     after = request.GET.get("after", "")
-    watching = [int(i) for i in request.GET.get("watching", "").split(",") if i.isdigit()]
+    watching = _watching(request.GET.get("watching", ""))
     changed = inbox.transcript_updates(
         customer=customer, after=int(after) if after.isdigit() else 0, watching=watching
     )
@@ -135,6 +135,12 @@ def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
             "needs_staff": Customer.objects.needing_staff().count(),
         }
     )
+
+
+def _watching(raw: str) -> dict[int, str]:
+    """Parse "12.sent,13.queued" (message ids and the status the page shows) into a dict."""
+    pairs = (item.partition(".") for item in raw.split(","))
+    return {int(pk): status for pk, _, status in pairs if pk.isdigit()}
 
 
 @staff_member_required

@@ -139,7 +139,9 @@ def test_updates_are_new_messages_and_watched_ones():
     customer = CustomerFactory()
     wrote(customer, "a", "b", "c")
     a, b, c = Conversation.objects.order_by("id")
-    assert inbox.transcript_updates(customer=customer, after=b.id, watching=[]) == [c]
-    assert inbox.transcript_updates(customer=customer, after=c.id, watching=[a.id]) == [a]
+    Conversation.objects.filter(id=a.id).update(status="read")
+    assert inbox.transcript_updates(customer=customer, after=b.id, watching={}) == [c]
+    assert inbox.transcript_updates(customer=customer, after=c.id, watching={a.id: "sent"}) == [a]
+    assert inbox.transcript_updates(customer=customer, after=c.id, watching={a.id: "read"}) == []
     other = CustomerFactory()
-    assert inbox.transcript_updates(customer=other, after=0, watching=[a.id]) == []
+    assert inbox.transcript_updates(customer=other, after=0, watching={a.id: "sent"}) == []
