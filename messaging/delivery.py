@@ -182,7 +182,7 @@ def send_outbound_message(*, conversation: Conversation) -> None:
     )
     record_event(
         event_type="message_sent",
-        data={"message_id": result.message_id, "type": body.get("type")},
+        data={"message_id": result.message_id, "type": body.get("type"), "role": conversation.role},
         wa_id=customer.wa_id,
     )
     if result.message_id:

@@ -56,6 +56,7 @@ def seed_conversation(customer: Customer) -> int:
                 else Conversation.Status.READ
             ),
         )
+    Customer.objects.filter(pk=customer.pk).touch_last_message(start + timedelta(minutes=2))
     return len(lines)
 
 

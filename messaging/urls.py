@@ -1,6 +1,6 @@
 from django.urls import path
 
-from messaging import views
+from messaging import inbox_views, views
 
 app_name = "messaging"
 
@@ -14,4 +14,18 @@ urlpatterns = [
     path("sandbox/", views.sandbox_chat, name="sandbox"),
     path("sandbox/thread/", views.sandbox_thread, name="sandbox-thread"),
     path("sandbox/send/", views.sandbox_send, name="sandbox-send"),
+    # The staff inbox.
+    path("inbox/", inbox_views.inbox_list, name="inbox"),
+    path("inbox/updates/", inbox_views.inbox_updates, name="inbox-updates"),
+    path("inbox/<str:wa_id>/", inbox_views.conversation, name="conversation"),
+    path(
+        "inbox/<str:wa_id>/updates/",
+        inbox_views.conversation_updates,
+        name="conversation-updates",
+    ),
+    path("inbox/<str:wa_id>/reply/", inbox_views.reply, name="conversation-reply"),
+    path("inbox/<str:wa_id>/pause/", inbox_views.pause, name="conversation-pause"),
+    path("inbox/<str:wa_id>/resume/", inbox_views.resume, name="conversation-resume"),
+    path("inbox/<str:wa_id>/block/", inbox_views.block, name="conversation-block"),
+    path("inbox/<str:wa_id>/unblock/", inbox_views.unblock, name="conversation-unblock"),
 ]

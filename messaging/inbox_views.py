@@ -1,0 +1,210 @@
+"""The staff inbox: the conversation list, one conversation, the reply box and the bot controls.
+
+Server-rendered pages that work without JavaScript; a few lines of script poll the JSON
+endpoints here and insert the same HTML fragments the pages are made of. Every change goes
+through `messaging.services`.
+"""
+
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from customers.models import Customer
+from messaging import delivery, inbox, services
+
+KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    return {"term": request.GET.get("q", "")[:100], "needs_staff": request.GET.get("needs") == "1"}
+
+
+@staff_member_required
+@require_GET
+def inbox_list(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    page = inbox.inbox_page(
+        **filters,
+        before=inbox.Cursor.parse(request.GET.get("before")),
+        after=inbox.Cursor.parse(request.GET.get("after")),
+    )
+    return render(
+        request,
+        "messaging/inbox.html",
+        {
+            "page": page,
+            "q": filters["term"],
+            "needs": filters["needs_staff"],
+            "live": "before" not in request.GET and "after" not in request.GET,
+        },
+    )
+
+
+@staff_member_required
+@require_GET
+def inbox_updates(request: HttpRequest) -> JsonResponse:
+    """Conversations with a message newer than `since`, as list rows, and the badge count."""
+    since = parse_datetime(request.GET.get("since", ""))
+    rows = inbox.changed_conversations(since=since, **_filters(request)) if since else []
+    return JsonResponse(
+        {
+            "rows": [
+                {
+                    "wa_id": c.wa_id,
+                    "html": render_to_string("messaging/_inbox_row.html", {"c": c}, request),
+                }
+                for c in reversed(rows)  # oldest first: each is put on top of the list in turn
+            ],
+            "latest": rows[0].last_message_at.isoformat() if rows else None,  # type: ignore[union-attr]
+            "needs_staff": Customer.objects.needing_staff().count(),
+        }
+    )
+
+
+@staff_member_required
+@require_GET
+def conversation(request: HttpRequest, wa_id: str) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=wa_id)
+    return _conversation_page(request, customer)
+
+
+def _conversation_page(
+    request: HttpRequest, customer: Customer, *, draft: str = "", status: int = 200
+) -> HttpResponse:
+    before = request.GET.get("before", "")
+    shown = inbox.transcript(customer=customer, before=int(before) if before.isdigit() else None)
+    services.mark_conversation_read(customer=customer)
+    return render(
+        request,
+        "messaging/conversation.html",
+        {
+            "customer": customer,
+            "transcript": shown,
+            "window_open": delivery.window_is_open(customer=customer),
+            "draft": draft,
+            "key": uuid.uuid4().hex,
+            "live": not before,
+            "max_chars": services.TEXT_MAX_CHARS,
+        },
+        status=status,
+    )
+
+
+@staff_member_required
+@require_GET
+def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
+    """New messages after id `after`, status changes of `watching`, and the customer's state."""
+    customer = get_object_or_404(Customer, pk=wa_id)
+    after = request.GET.get("after", "")
+    watching = _watching(request.GET.get("watching", ""))
+    changed = inbox.transcript_updates(
+        customer=customer, after=int(after) if after.isdigit() else 0, watching=watching
+    )
+    if request.GET.get("seen") == "1" and any(m.is_inbound for m in changed):
+        services.mark_conversation_read(customer=customer)
+    window_open = delivery.window_is_open(customer=customer)
+    return JsonResponse(
+        {
+            "messages": [
+                {
+                    "id": m.id,
+                    "open": m.status in inbox.OPEN_STATUSES,
+                    "html": render_to_string("messaging/_message.html", {"m": m}, request),
+                }
+                for m in changed
+            ],
+            "state": render_to_string(
+                "messaging/_state.html",
+                {"customer": customer, "window_open": window_open},
+                request,
+            ),
+            "needs_staff": Customer.objects.needing_staff().count(),
+        }
+    )
+
+
+def _watching(raw: str) -> dict[int, str]:
+    """Parse "12.sent,13.queued" (message ids and the status the page shows) into a dict."""
+    pairs = (item.partition(".") for item in raw.split(","))
+    return {int(pk): status for pk, _, status in pairs if pk.isdigit()}
+
+
+@staff_member_required
+@require_POST
+def reply(request: HttpRequest, wa_id: str) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=wa_id)
+    text = request.POST.get("text", "")
+    key = request.POST.get("key", "")
+    if not request.user.is_authenticated:  # staff_member_required saw to it; this tells mypy
+        raise PermissionDenied
+    try:
+        result = services.send_staff_reply(
+            customer=customer, text=text, user=request.user, key=key if KEY.match(key) else None
+        )
+    except ValidationError as exc:
+        for problem in exc.messages:
+            messages.error(request, problem)
+        return _conversation_page(request, customer, draft=text, status=400)
+    if result.as_template:
+        messages.warning(
+            request,
+            _(
+                "The 24-hour window is closed, so WhatsApp only allows a template: the "
+                "re-engagement template was sent. Your text is kept in the transcript, not "
+                "delivered; send it again once the customer answers."
+            ),
+        )
+    else:
+        messages.success(request, _("Reply queued for sending."))
+    return _back(customer)
+
+
+def _control(
+    action: Callable[[Customer], object], done: Promise
+) -> Callable[[HttpRequest, str], HttpResponse]:
+    @staff_member_required
+    @require_POST
+    def view(request: HttpRequest, wa_id: str) -> HttpResponse:
+        customer = get_object_or_404(Customer, pk=wa_id)
+        action(customer)
+        messages.success(request, str(done))
+        return _back(customer)
+
+    return view
+
+
+pause = _control(
+    lambda c: services.pause_bot(customer=c),
+    gettext_lazy("The bot is paused for this customer."),
+)
+resume = _control(
+    lambda c: services.resume_bot(customer=c),
+    gettext_lazy("The bot answers this customer again."),
+)
+block = _control(
+    lambda c: services.set_customer_blocked(customer=c, blocked=True),
+    gettext_lazy("Customer blocked: nothing is answered or sent to them."),
+)
+unblock = _control(
+    lambda c: services.set_customer_blocked(customer=c, blocked=False),
+    gettext_lazy("Customer unblocked."),
+)
+
+
+def _back(customer: Customer) -> HttpResponseRedirect:
+    url = reverse("messaging:conversation", args=[customer.wa_id])
+    return HttpResponseRedirect(f"{url}#reply")
