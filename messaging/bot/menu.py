@@ -1,0 +1,73 @@
+"""The main menu, the location, the language switch, the hand-off and answers to media."""
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from messaging import outgoing, services
+from messaging.bot import ids
+from messaging.bot.turn import Turn
+
+Replies = list[outgoing.Outgoing]
+
+
+def welcome(turn: Turn) -> str:
+    turn.greeted = True
+    name = f" {turn.name}" if turn.name else ""
+    return _("Hello%(name)s! Welcome to %(business)s.") % {
+        "name": name,
+        "business": settings.BUSINESS_NAME,
+    }
+
+
+def main_menu(turn: Turn, *, lead: str = "") -> outgoing.Outgoing:
+    """The three main choices as reply buttons; greets on the first answer."""
+    lines = [welcome(turn)] if turn.first and not turn.greeted else []
+    if lead:
+        lines.append(lead)
+    lines.append(_("How can I help you? Choose below, or write what you need."))
+    lines.append(_("Write “location” for our address, or “عربي” for Arabic."))
+    return outgoing.buttons(
+        "\n\n".join(lines),
+        [(ids.BOOK, _("Book")), (ids.MINE, _("My appointments")), (ids.STAFF, _("Talk to staff"))],
+    )
+
+
+def location(turn: Turn) -> Replies:
+    latitude = settings.BUSINESS_LOCATION_LATITUDE
+    longitude = settings.BUSINESS_LOCATION_LONGITUDE
+    if latitude is None or longitude is None:
+        address = settings.BUSINESS_LOCATION_ADDRESS
+        lead = address or _("Please tap “Talk to staff” and we will send you directions.")
+        return [main_menu(turn, lead=lead)]
+    pin = outgoing.location(
+        latitude,
+        longitude,
+        name=settings.BUSINESS_LOCATION_NAME or settings.BUSINESS_NAME,
+        address=settings.BUSINESS_LOCATION_ADDRESS or None,
+    )
+    return [pin, main_menu(turn, lead=_("Here is where to find us."))]
+
+
+def hand_off(turn: Turn, *, reason: str) -> Replies:
+    services.hand_off_to_staff(customer=turn.customer, reason=reason)
+    turn.session.forget()
+    text = _("Thank you. A member of our team will answer you here as soon as possible.")
+    if turn.first and not turn.greeted:
+        text = f"{welcome(turn)}\n\n{text}"
+    return [outgoing.text(text)]
+
+
+def media_answer(turn: Turn, kind: str) -> Replies:
+    """A short polite answer to what the bot cannot read, by type, then the menu."""
+    answers = {
+        "image": _("Thank you for the picture. I cannot look at pictures here."),
+        "video": _("Thank you for the video. I cannot watch videos here."),
+        "sticker": _("Thank you!"),
+        "audio": _("Sorry, I cannot listen to voice messages. Please write your request."),
+        "document": _("Thank you for the document. Please bring it with you to your visit."),
+        "contacts": _("Thank you for the contact. To book for someone else, tap “Book”."),
+        "order": _("Thank you. Orders are not taken here; our staff can help."),
+        "location": _("Thank you for sharing your location."),
+    }
+    lead = answers.get(kind, _("Sorry, I cannot read this kind of message. Please write to me."))
+    return [main_menu(turn, lead=lead)]
