@@ -1,5 +1,7 @@
 """The main menu, the location, the language switch, the hand-off and answers to media."""
 
+import copy
+
 from django.conf import settings
 from django.utils.translation import gettext as _
 
@@ -11,7 +13,6 @@ Replies = list[outgoing.Outgoing]
 
 
 def welcome(turn: Turn) -> str:
-    turn.greeted = True
     name = f" {turn.name}" if turn.name else ""
     return _("Hello%(name)s! Welcome to %(business)s.") % {
         "name": name,
@@ -19,11 +20,22 @@ def welcome(turn: Turn) -> str:
     }
 
 
+def greet(turn: Turn, replies: Replies) -> Replies:
+    """Open the first answer ever with the greeting (in the same message when it is text)."""
+    hello = welcome(turn)
+    first = replies[0] if replies else None
+    if first is None or first.type not in {"text", "interactive"}:
+        return [outgoing.text(hello), *replies]
+    content = copy.deepcopy(first.content)
+    part = content if first.type == "text" else content["body"]
+    key = "body" if first.type == "text" else "text"
+    part[key] = f"{hello}\n\n{part[key]}"
+    return [outgoing.Outgoing(first.type, content, f"{hello}\n\n{first.preview}"), *replies[1:]]
+
+
 def main_menu(turn: Turn, *, lead: str = "") -> outgoing.Outgoing:
-    """The three main choices as reply buttons; greets on the first answer."""
-    lines = [welcome(turn)] if turn.first and not turn.greeted else []
-    if lead:
-        lines.append(lead)
+    """The three main choices as reply buttons."""
+    lines = [lead] if lead else []
     lines.append(_("How can I help you? Choose below, or write what you need."))
     lines.append(_("Write “location” for our address, or “عربي” for Arabic."))
     return outgoing.buttons(
@@ -52,8 +64,6 @@ def hand_off(turn: Turn, *, reason: str) -> Replies:
     services.hand_off_to_staff(customer=turn.customer, reason=reason)
     turn.session.forget()
     text = _("Thank you. A member of our team will answer you here as soon as possible.")
-    if turn.first and not turn.greeted:
-        text = f"{welcome(turn)}\n\n{text}"
     return [outgoing.text(text)]
 
 

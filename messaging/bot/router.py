@@ -25,7 +25,7 @@ from reservations.models import Reservation
 # Types the bot can read; a person tapping a button or list row is reading, too.
 READABLE_TYPES = frozenset({"text", "interactive", "button"})
 # Events, not messages: nothing to answer.
-SILENT_TYPES = frozenset({"reaction", "system", "unsupported"})
+SILENT_TYPES = frozenset({"reaction", "system"})
 # Texts the bot could not place in a row before a person takes over.
 UNPLACED_BEFORE_HANDOFF = 2
 FOLLOW_UP_WORDS = ("follow", "followup", "مراجعه", "متابعه")
@@ -44,9 +44,8 @@ def reply_to(message: Message, *, customer: Customer) -> list[outgoing.Outgoing]
             replies = on_tap(turn, message.reply_id)
         else:
             replies = on_text(turn, message.text)
-    if turn.first and not turn.greeted and replies:
-        with translation.override(turn.language):
-            replies.insert(0, outgoing.text(menu.welcome(turn)))
+        if turn.first:
+            replies = menu.greet(turn, replies)
     finish_turn(turn)
     return replies
 

@@ -1,6 +1,6 @@
 """One turn of the conversation: who is writing, in which language, and what the bot remembers."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
@@ -27,7 +27,6 @@ class Turn:
     now: datetime
     first: bool  # the bot has never answered this customer
     name: str = ""
-    greeted: bool = field(default=False)
 
     @property
     def today(self) -> date:
