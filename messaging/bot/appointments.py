@@ -1,6 +1,7 @@
 """My appointments: list them, then move one (the booking flow) or cancel it (after a yes)."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from messaging import outgoing
 from messaging.bot import booking, ids
@@ -26,7 +27,7 @@ def show_list(turn: Turn, *, verb: str = "show") -> Replies:
         return [
             outgoing.buttons(
                 _("You have no upcoming appointments."),
-                [(ids.BOOK, _("Book")), (ids.MENU, _("Menu"))],
+                [(ids.BOOK, pgettext("button", "Book")), (ids.MENU, _("Menu"))],
             )
         ]
     if len(upcoming) == 1:

@@ -4,6 +4,7 @@ import copy
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from messaging import outgoing, services
 from messaging.bot import ids
@@ -40,7 +41,11 @@ def main_menu(turn: Turn, *, lead: str = "") -> outgoing.Outgoing:
     lines.append(_("Write “location” for our address, or “عربي” for Arabic."))
     return outgoing.buttons(
         "\n\n".join(lines),
-        [(ids.BOOK, _("Book")), (ids.MINE, _("My appointments")), (ids.STAFF, _("Talk to staff"))],
+        [
+            (ids.BOOK, pgettext("button", "Book")),
+            (ids.MINE, _("My appointments")),
+            (ids.STAFF, _("Talk to staff")),
+        ],
     )
 
 
