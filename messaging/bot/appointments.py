@@ -89,7 +89,9 @@ def cancel(turn: Turn, reservation_id: int) -> Replies:
     reservation = (
         Reservation.objects.for_customer(turn.customer.wa_id).filter(pk=reservation_id).first()
     )
-    if reservation is None or not reservation.is_active:
+    if reservation is None:
+        return [main_menu(turn, lead=_("That appointment can no longer be changed."))]
+    if not reservation.is_active:
         return [main_menu(turn, lead=_("This appointment is already cancelled."))]
     try:
         services.cancel_reservation(reservation=reservation, source=Source.CUSTOMER)

@@ -38,7 +38,8 @@ from reservations.errors import (
 from reservations.models import BookingRules, Reservation, Source
 
 ROWS = 10  # WhatsApp's limit per list
-DAY_REFUSALS = (VacationError, ClosedError, TooFarError)
+# Refusals of a whole day: other days are the next step (else the nearest free times are).
+DAY_REFUSALS = (VacationError, TooFarError)
 
 
 def start(turn: Turn, *, type: int | None = None) -> Replies:
