@@ -4,7 +4,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
@@ -97,13 +98,13 @@ def when(turn: Turn, day: date, at: time) -> str:
 
 
 def slot_title(turn: Turn, day: date, at: time) -> str:
-    """A day and time that fits a list row title (24 characters)."""
-    title = (
-        f"{format_short_day(day, language=turn.language)} {format_time(at, language=turn.language)}"
-    )
-    if len(title) > 24:
-        title = f"{day.day}/{day.month} {format_time(at, language=turn.language)}"
-    return title
+    """A day and time that fits a list row title (24 characters): "Mon 23 Nov 4:30 PM",
+    "الأربعاء 25/11 4:30 م" (Arabic month names are too long to fit beside a time)."""
+    moment = format_time(at, language=turn.language)
+    if turn.language == "ar":
+        with translation.override("ar"):
+            return f"{date_format(day, 'l')} {day.day}/{day.month} {moment}"
+    return f"{format_short_day(day, language=turn.language)} {moment}"
 
 
 def describe(turn: Turn, reservation: Reservation) -> str:

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 
 from messaging import whatsapp
+from reservations.demo import seed_schedule
 
 PAYLOADS = Path(__file__).parent / "payloads"
 APP_SECRET = "test-app-secret"
@@ -144,10 +145,9 @@ BOT_NOW = dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def clinic(db, settings):
-    """The demo clinic (capacity 2, one upcoming visit per customer, 30 days ahead), time frozen
-    on a Sunday morning, both visit types offered, the map pin configured."""
-    from reservations.demo import seed_schedule
+def clinic(settings):
+    """The demo clinic (capacity 2, one upcoming visit each, 30 days ahead), time frozen on a
+    Sunday morning, both visit types offered, the map pin set. Needs a django_db mark."""
 
     settings.BOOKING_TYPES_OFFERED = [0, 1]
     settings.BUSINESS_LOCATION_LATITUDE = 24.7136

@@ -8,7 +8,7 @@ from messaging.tests.chat import Chat
 from reservations.models import BookingRules, Reservation
 from reservations.tests.factories import ReservationFactory
 
-pytestmark = pytest.mark.usefixtures("clinic")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clinic")]
 
 SUNDAY = dt.date(2026, 11, 22)
 MONDAY = SUNDAY + dt.timedelta(days=1)

@@ -7,7 +7,7 @@ from messaging.tests.chat import Chat
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
 
-pytestmark = pytest.mark.usefixtures("clinic")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clinic")]
 
 SUNDAY = dt.date(2026, 11, 22)  # today, 09:00; the clinic opens 11:00-17:00, 30-minute slots
 MONDAY = SUNDAY + dt.timedelta(days=1)

@@ -7,7 +7,7 @@ from customers.tests.factories import CustomerFactory
 from messaging.models import BotSession, NotificationEvent
 from messaging.tests.chat import Chat
 
-pytestmark = pytest.mark.usefixtures("clinic")
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clinic")]
 
 
 def test_a_first_message_gets_the_greeting_and_the_main_menu():
