@@ -93,7 +93,7 @@ class Chat:
         contact = {"wa_id": self.wa_id, "profile": {"name": self.name}}
         message = whatsapp.parse_message(item, [contact], {})
         rows = services.record_inbound_message(message=message)
-        self.replies = [Reply(row.payload) for row in rows]
+        self.replies = [Reply(row.payload or {}) for row in rows]
         return self.replies
 
 
