@@ -47,7 +47,7 @@ def start(turn: Turn, *, type: int | None = None) -> Replies:
     turn.session.moving_reservation_id = None
     types = offered_types()
     if type not in types:
-        type = turn.session.booking_type if turn.session.booking_type in types else None
+        type = None
     if type is None and len(types) > 1:
         choices = [(Step("ty", t, 0).id, type_label(t)) for t in types[:3]]
         return [outgoing.buttons(_("What kind of visit would you like to book?"), choices)]

@@ -230,3 +230,16 @@ def test_the_hijri_date_can_be_shown_beside_the_gregorian_one(settings):
     [confirm] = chat.say("book tomorrow 4pm")
     assert "Monday 23 November 2026 (" in confirm.text
     assert "1448 AH)" in confirm.text
+
+
+def test_the_day_list_costs_the_same_few_queries_however_busy_the_month(
+    django_assert_max_num_queries,
+):
+    for offset in range(1, 25):
+        fill(SUNDAY + dt.timedelta(days=offset), dt.time(11, 0))
+    chat = Chat()
+    chat.say("hi")
+    chat.tap("Book")
+    with django_assert_max_num_queries(22):  # the pipeline ~15, the day list 6; no N+1
+        [days] = chat.tap("Appointment")
+    assert days.kind == "list"
