@@ -56,10 +56,12 @@ def start(turn: Turn, *, type: int | None = None) -> Replies:
 
 def on_step(turn: Turn, step: Step) -> Replies:
     """A tapped booking button or row, checked again: the type, the move and the slot."""
-    if step.type not in offered_types() and not step.moving:
-        return start(turn)
-    if step.moving and own_reservation(turn, step.moving) is None:
+    reservation = own_reservation(turn, step.moving) if step.moving else None
+    if step.moving and reservation is None:
         return [main_menu(turn, lead=_("That appointment can no longer be changed."))]
+    # A move may keep its own type even if the clinic no longer offers it to new bookings.
+    if step.type not in offered_types() and not (reservation and reservation.type == step.type):
+        return start(turn)
     turn.session.booking_type = step.type
     turn.session.moving_reservation_id = step.moving or None
     if step.action == "ty":

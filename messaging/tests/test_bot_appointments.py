@@ -132,3 +132,17 @@ def test_the_arabic_appointments_flow(held):
     chat.tap("إلغاء الموعد")
     [done] = chat.tap("نعم، ألغِه")
     assert "تم إلغاء موعدك" in done.text
+
+
+def test_a_move_cannot_switch_to_a_type_that_is_not_offered(held, settings):
+    settings.BOOKING_TYPES_OFFERED = [0]
+    chat = Chat()
+    chat.say("hi")
+    [question] = chat.tap_id(f"bk:ok:2026-11-24T14:00:1:{held.pk}")  # forged: follow-up
+    assert question.kind == "list"  # back to the days of a fresh booking
+    held.refresh_from_db()
+    assert (held.date, held.type) == (MONDAY, 0)
+    [done] = chat.tap_id(f"bk:ok:2026-11-24T14:00:0:{held.pk}")
+    assert "moved to" in done.text
+    held.refresh_from_db()
+    assert (held.date, held.time_slot) == (TUESDAY, dt.time(14, 0))
