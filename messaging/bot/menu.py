@@ -38,7 +38,7 @@ def main_menu(turn: Turn, *, lead: str = "") -> outgoing.Outgoing:
     """The three main choices as reply buttons."""
     lines = [lead] if lead else []
     lines.append(_("How can I help you? Choose below, or write what you need."))
-    lines.append(_("Write “location” for our address, or “عربي” for Arabic."))
+    lines.append(_("Write “menu” for all options: our location, “عربي” for Arabic."))
     return outgoing.buttons(
         "\n\n".join(lines),
         [
@@ -47,6 +47,21 @@ def main_menu(turn: Turn, *, lead: str = "") -> outgoing.Outgoing:
             (ids.STAFF, _("Talk to staff")),
         ],
     )
+
+
+def full_menu(turn: Turn, *, lead: str = "") -> outgoing.Outgoing:
+    """Every option as a list: the main three, the location and the other language."""
+    other = "ar" if turn.language == "en" else "en"
+    rows = [
+        outgoing.Row(ids.BOOK, pgettext("button", "Book")),
+        outgoing.Row(ids.MINE, _("My appointments")),
+        outgoing.Row(ids.STAFF, _("Talk to staff")),
+        outgoing.Row(ids.LOCATION, _("Our location")),
+        # Each language names itself, so a customer who cannot read this one still finds theirs.
+        outgoing.Row(ids.LANGUAGE + other, "العربية" if other == "ar" else "English"),
+    ]
+    body = "\n\n".join([*([lead] if lead else []), _("What would you like to do?")])
+    return outgoing.list_message(body, _("Options"), [(_("Menu"), rows)])
 
 
 def location(turn: Turn) -> Replies:

@@ -55,7 +55,7 @@ def on_tap(turn: Turn, reply_id: str) -> Replies:
         ids.BOOK: lambda: booking.start(turn),
         ids.MINE: lambda: appointments.show_list(turn),
         ids.STAFF: lambda: menu.hand_off(turn, reason="customer_asked"),
-        ids.MENU: lambda: [main_menu(turn)],
+        ids.MENU: lambda: [menu.full_menu(turn)],
         ids.STOP: lambda: stop(turn),
         ids.LOCATION: lambda: menu.location(turn),
     }
@@ -100,6 +100,8 @@ def on_text(turn: Turn, text: str) -> Replies:
         return booking.start(turn, type=typed_type(text))
     if intent is Intent.THANKS:
         return [outgoing.text(_("You are welcome!"))]
+    if intent is Intent.MENU:
+        return [menu.full_menu(turn)]
     if placed or turn.first:
         return [main_menu(turn)]
     if turn.session.unplaced_texts >= UNPLACED_BEFORE_HANDOFF:

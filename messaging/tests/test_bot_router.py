@@ -15,8 +15,7 @@ def test_a_first_message_gets_the_greeting_and_the_main_menu():
     [menu] = chat.say("hello")
     assert menu.text.startswith("Hello Sara! Welcome to Test Clinic.")
     assert menu.titles == ["Book", "My appointments", "Talk to staff"]
-    assert "location" in menu.text
-    assert "عربي" in menu.text
+    assert "“menu” for all options" in menu.text
     assert Customer.objects.get().language == "en"
 
 
@@ -40,6 +39,28 @@ def test_the_language_can_be_switched_from_the_menu_both_ways():
     [menu] = chat.say("English")
     assert Customer.objects.get().language == "en"
     assert menu.titles[0] == "Book"
+
+
+def test_menu_lists_every_option_including_the_location_and_the_other_language():
+    chat = Chat()
+    chat.say("hi")
+    [options] = chat.say("menu")
+    assert options.kind == "list"
+    assert options.titles == [
+        "Book",
+        "My appointments",
+        "Talk to staff",
+        "Our location",
+        "العربية",
+    ]
+    pin, _menu = chat.tap("Our location")
+    assert pin.type == "location"
+    chat.say("menu")
+    [menu] = chat.tap("العربية")
+    assert Customer.objects.get().language == "ar"
+    assert menu.titles == ["حجز موعد", "مواعيدي", "التحدث مع موظف"]
+    [options] = chat.say("القائمة")
+    assert options.titles[-1] == "English"
 
 
 def test_the_location_is_sent_as_a_map_pin_on_request():
