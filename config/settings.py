@@ -121,6 +121,13 @@ BUSINESS_NAME = env.str("BUSINESS_NAME", default="Demo Clinic")
 BOT_HANDOFF_PAUSE_HOURS = env.float("BOT_HANDOFF_PAUSE_HOURS", default=12)
 # Show the Hijri (Umm al-Qura) date beside the Gregorian one in messages to customers.
 SHOW_HIJRI_DATES = env.bool("SHOW_HIJRI_DATES", default=False)
+# Types of visit customers can book by WhatsApp (0 appointment, 1 follow-up); one skips the step.
+BOOKING_TYPES_OFFERED = [int(t) for t in env.list("BOOKING_TYPES_OFFERED", default=["0", "1"])]
+# Where the clinic is, sent as a map pin when a customer asks; no latitude, no pin.
+BUSINESS_LOCATION_LATITUDE = env.float("BUSINESS_LOCATION_LATITUDE", default=None)
+BUSINESS_LOCATION_LONGITUDE = env.float("BUSINESS_LOCATION_LONGITUDE", default=None)
+BUSINESS_LOCATION_NAME = env.str("BUSINESS_LOCATION_NAME", default="")
+BUSINESS_LOCATION_ADDRESS = env.str("BUSINESS_LOCATION_ADDRESS", default="")
 
 # ============================================================================ static files
 STATIC_URL = "static/"

@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from config.paginators import EstimatedCountPaginator
 from messaging import services
 from messaging.models import (
+    BotSession,
     Conversation,
     InboundMessage,
     NotificationEvent,
@@ -144,3 +145,17 @@ class SandboxMessageAdmin(ReadOnlyAdmin):
     list_filter = ["direction", "status"]
     search_fields = ["=wa_id", "=wa_message_id"]
     ordering = ["-created_at", "-id"]
+
+
+@admin.register(BotSession)
+class BotSessionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "customer",
+        "moving_reservation_id",
+        "booking_type",
+        "unplaced_texts",
+        "expires_at",
+    ]
+    list_select_related = ["customer"]
+    search_fields = ["=customer__wa_id", "customer__customer_name"]
+    ordering = ["-expires_at"]

@@ -281,7 +281,11 @@ def record_inbound_message(*, message: whatsapp.Message) -> list[Conversation]:
             data={"message_id": message.id, "type": message.type},
             wa_id=customer.wa_id,
         )
-        replies = [] if customer.is_blocked or customer.is_bot_paused else bot.reply_to(message)
+        replies = (
+            []
+            if customer.is_blocked or customer.is_bot_paused
+            else bot.reply_to(message, customer=customer)
+        )
         rows = [
             Conversation(
                 customer=customer,

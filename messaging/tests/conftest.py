@@ -1,5 +1,6 @@
 """Fixtures for the WhatsApp pipeline: real-shaped payloads, signed POSTs, a local Graph API."""
 
+import datetime as dt
 import json
 import threading
 from collections import deque
@@ -7,8 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from messaging import whatsapp
+from reservations.demo import seed_schedule
 
 PAYLOADS = Path(__file__).parent / "payloads"
 APP_SECRET = "test-app-secret"
@@ -134,3 +137,24 @@ def graph(settings):
     settings.WHATSAPP_API_BASE_URL = server.url
     yield server
     server.close()
+
+
+# ---------------------------------------------------------------------------- the bot
+# Sunday 2026-11-22, 09:00 in Riyadh (06:00 UTC): the demo clinic opens at 11:00.
+BOT_NOW = dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def clinic(settings):
+    """The demo clinic (capacity 2, one upcoming visit each, 30 days ahead), time frozen on a
+    Sunday morning, both visit types offered, the map pin set. Needs a django_db mark."""
+
+    settings.BOOKING_TYPES_OFFERED = [0, 1]
+    settings.BUSINESS_LOCATION_LATITUDE = 24.7136
+    settings.BUSINESS_LOCATION_LONGITUDE = 46.6753
+    settings.BUSINESS_LOCATION_NAME = "Test Clinic"
+    settings.BUSINESS_LOCATION_ADDRESS = "King Fahd Road"
+    settings.SHOW_HIJRI_DATES = False
+    with time_machine.travel(BOT_NOW, tick=False) as traveller:
+        seed_schedule()
+        yield traveller

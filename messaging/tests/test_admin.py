@@ -2,9 +2,10 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
-from messaging.models import Conversation, InboundMessage
+from messaging.models import BotSession, Conversation, InboundMessage
 from messaging.tests.factories import (
     ConversationFactory,
     InboundMessageFactory,
@@ -21,6 +22,7 @@ MODELS = [
     ("messaging", "inboundmessage"),
     ("messaging", "statusupdate"),
     ("messaging", "sandboxmessage"),
+    ("messaging", "botsession"),
 ]
 
 
@@ -30,6 +32,7 @@ def data():
     ReservationFactory(customer=customer)
     VacationPeriodFactory()
     ConversationFactory(customer=customer, message="مرحبا")
+    BotSession.objects.create(customer=customer, unplaced_texts=1, expires_at=timezone.now())
     NotificationEventFactory(wa_id=customer.wa_id)
     InboundMessageFactory(wa_id=customer.wa_id, status=InboundMessage.Status.FAILED,
                           last_error="boom")  # fmt: skip

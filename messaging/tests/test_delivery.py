@@ -31,7 +31,7 @@ def test_a_131047_answer_makes_the_sender_fall_back_to_the_template(graph):
     graph.fail_next(400, 131047)
     store(message_body("wamid.W", "966500000001"))
     services.drain_inbound_queue()
-    assert [s["type"] for s in graph.sent] == ["text", "template"]
+    assert [s["type"] for s in graph.sent] == ["interactive", "template"]  # the menu, refused
     assert Conversation.objects.get(role="assistant").status == "sent"
 
 

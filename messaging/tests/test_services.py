@@ -50,7 +50,9 @@ def test_a_text_message_is_recorded_answered_and_sent(graph):
     customer = Customer.objects.get(wa_id="966501234567")
     assert customer.customer_name == "سارة العتيبي"
     assert customer.last_inbound_at == NOW
-    inbound, reply = Conversation.objects.order_by("id")
+    # "I want an appointment on Tuesday": the clinic has no hours yet, so it says it is closed
+    # (greeting first) and then offers the menu.
+    inbound, reply, menu = Conversation.objects.order_by("id")
     assert (inbound.role, inbound.status, inbound.message) == (
         "user",
         "received",
@@ -62,7 +64,8 @@ def test_a_text_message_is_recorded_answered_and_sent(graph):
     assert reply.wa_message_id == "wamid.GRAPH1"
     assert reply.idempotency_key == f"reply:{inbound.wa_message_id}:0"
     assert "Test Clinic" in reply.message  # Arabic greeting names the business
-    assert graph.sent == [reply.payload]
+    assert "أهلاً" in reply.message
+    assert graph.sent == [reply.payload, menu.payload]
     assert graph.read_receipts == [inbound.wa_message_id]
     assert graph.sent[0]["to"] == "+966501234567"
     row = InboundMessage.objects.get()
@@ -75,22 +78,22 @@ def test_a_text_message_is_recorded_answered_and_sent(graph):
 @pytest.mark.parametrize(
     ("name", "answer"),
     [
-        ("message_image.json", "I can only read text"),
-        ("message_audio.json", "I can only read text"),
-        ("message_location.json", "I can only read text"),
-        ("message_contacts.json", "I can only read text"),
-        ("message_sticker.json", "I can only read text"),
-        ("message_unsupported.json", "I can only read text"),
-        ("message_unknown_type.json", "I can only read text"),
-        ("message_order.json", "I can only read text"),
-        ("message_interactive_button_reply.json", "Welcome to Test Clinic"),
-        ("message_button.json", "Welcome to Test Clinic"),
+        ("message_image.json", "Thank you for the picture"),
+        ("message_audio.json", "cannot listen to voice messages"),
+        ("message_location.json", "Thank you for sharing your location"),
+        ("message_contacts.json", "Thank you for the contact"),
+        ("message_sticker.json", "Thank you!"),
+        ("message_unsupported.json", "cannot read this kind of message"),
+        ("message_unknown_type.json", "cannot read this kind of message"),
+        ("message_order.json", "Orders are not taken here"),
+        ("message_interactive_button_reply.json", "that choice is no longer available"),
+        ("message_button.json", "that choice is no longer available"),
         ("message_reaction.json", None),
         ("message_reaction_removed.json", None),
         ("message_system.json", None),
     ],
 )
-def test_each_type_gets_the_placeholder_answer(graph, name, answer):
+def test_each_type_gets_a_polite_answer_or_none(graph, name, answer):
     store_file(name)
     assert services.drain_inbound_queue().done == 1
     replies = Conversation.objects.filter(role="assistant")
@@ -98,6 +101,7 @@ def test_each_type_gets_the_placeholder_answer(graph, name, answer):
         assert not replies.exists()
         assert graph.sent == []
     else:
+        assert "Welcome to Test Clinic" in replies.get().message  # the first answer greets
         assert answer in replies.get().message
         assert len(graph.sent) == 1
 

@@ -1,0 +1,311 @@
+"""Booking and moving: type, day, time, confirmation; every tap re-checked against the engine."""
+
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from messaging import outgoing
+from messaging.bot import ids
+from messaging.bot.ids import Step
+from messaging.bot.menu import Replies, main_menu
+from messaging.bot.turn import (
+    Turn,
+    describe,
+    offered_types,
+    own_reservation,
+    slot_title,
+    type_label,
+    when,
+)
+from messaging.formatting import format_short_day, format_time
+from messaging.parsing import TimeCandidates
+from reservations import services, slots
+from reservations.errors import (
+    AlreadyBookedError,
+    BookingError,
+    ClosedError,
+    CustomerLimitError,
+    InPastError,
+    NotASlotError,
+    SlotFullError,
+    TooFarError,
+    TooSoonError,
+    TypeFullError,
+    VacationError,
+)
+from reservations.models import BookingRules, Reservation, Source
+
+ROWS = 10  # WhatsApp's limit per list
+# Refusals of a whole day: other days are the next step (else the nearest free times are).
+DAY_REFUSALS = (VacationError, TooFarError)
+
+
+def start(turn: Turn, *, type: int | None = None) -> Replies:
+    """The first booking question: the type when the clinic offers both, else the days."""
+    turn.session.moving_reservation_id = None
+    types = offered_types()
+    if type not in types:
+        type = None
+    if type is None and len(types) > 1:
+        choices = [(Step("ty", t, 0).id, type_label(t)) for t in types[:3]]
+        return [outgoing.buttons(_("What kind of visit would you like to book?"), choices)]
+    return days(turn, Step("dp", types[0] if type is None else type, 0, turn.today))
+
+
+def on_step(turn: Turn, step: Step) -> Replies:
+    """A tapped booking button or row, checked again: the type, the move and the slot."""
+    reservation = own_reservation(turn, step.moving) if step.moving else None
+    if step.moving and reservation is None:
+        return [main_menu(turn, lead=_("That appointment can no longer be changed."))]
+    # A move may keep its own type even if the clinic no longer offers it to new bookings.
+    if step.type not in offered_types() and not (reservation and reservation.type == step.type):
+        return start(turn)
+    turn.session.booking_type = step.type
+    turn.session.moving_reservation_id = step.moving or None
+    if step.action == "ty":
+        return days(turn, step.to("dp", day=turn.today))
+    if step.action == "dp":
+        return days(turn, step)
+    if step.action in {"d", "tp"}:
+        return times(turn, step)
+    if step.action == "t":
+        return pick(turn, step)
+    return book(turn, step)
+
+
+def days(turn: Turn, step: Step) -> Replies:
+    """The next days with free times, from `step.day`, as a list that pages on."""
+    rules = BookingRules.objects.get_solo()
+    first = max(step.day or turn.today, turn.today)
+    last = min(turn.today + timedelta(days=rules.max_horizon_days), first + timedelta(days=365))
+    found = []
+    if first <= last:
+        found = [
+            d for d in services.available_slots(start=first, end=last, type=step.type) if d.slots
+        ]
+    if not found:
+        lead = _("There are no free times in the next %(days)s days.") % {
+            "days": rules.max_horizon_days
+        }
+        return [main_menu(turn, lead=lead)]
+    shown = found if len(found) <= ROWS else found[: ROWS - 1]
+    rows = [
+        outgoing.Row(
+            step.to("d", day=d.date).id,
+            format_short_day(d.date, language=turn.language),
+            ngettext("%(n)s time free", "%(n)s times free", len(d.slots)) % {"n": len(d.slots)},
+        )
+        for d in shown
+    ]
+    if len(shown) < len(found):
+        later = found[len(shown)].date
+        rows.append(
+            outgoing.Row(
+                step.to("dp", day=later).id,
+                _("Later dates"),
+                _("From %(day)s") % {"day": format_short_day(later, language=turn.language)},
+            )
+        )
+    body = _("Choose a day:")
+    if step.moving and (reservation := own_reservation(turn, step.moving)):
+        body = _("Moving your %(appointment)s.") % {"appointment": describe(turn, reservation)}
+        body += "\n" + _("Choose a new day:")
+    return [outgoing.list_message(body, _("Days"), [(_("Free days"), rows)])]
+
+
+def times(turn: Turn, step: Step) -> Replies:
+    """The free times of `step.day` (after `step.at` when paging) with the places left."""
+    on = step.day or turn.today
+    day = services.available_slots(start=on, end=on, type=step.type)[0]
+    offered = [s for s in day.slots if step.at is None or s.time > step.at]
+    if not offered:
+        reason = refusal_of_day(day.reason) if day.reason else None
+        lead = reason.message_for(turn.language) if reason else _("No times are free that day.")
+        return [outgoing.text(lead), *days(turn, step.to("dp", day=turn.today))]
+    shown = offered if len(offered) <= ROWS else offered[: ROWS - 1]
+    rows = [
+        outgoing.Row(
+            step.to("t", day=s.date, at=s.time).id,
+            format_time(s.time, language=turn.language),
+            ngettext("%(n)s place left", "%(n)s places left", s.remaining) % {"n": s.remaining},
+        )
+        for s in shown
+    ]
+    if len(shown) < len(offered):
+        rows.append(
+            outgoing.Row(
+                step.to("tp", day=on, at=shown[-1].time).id,
+                _("Later times"),
+                _("From %(time)s")
+                % {"time": format_time(offered[len(shown)].time, language=turn.language)},
+            )
+        )
+    body = _("Free times on %(day)s:") % {"day": format_short_day(on, language=turn.language)}
+    return [outgoing.list_message(body, _("Times"), [(_("Free times"), rows)])]
+
+
+def pick(turn: Turn, step: Step) -> Replies:
+    """A chosen time: if it is still free, the confirmation; else why not, and the nearest."""
+    day, at = step.slot
+    refusal = why_not(day, at, type=step.type, moving=step.moving)
+    if refusal is not None:
+        return refused(turn, step, refusal)
+    if step.moving and (reservation := own_reservation(turn, step.moving)):
+        body = _("Move your appointment from %(old)s to %(new)s?") % {
+            "old": when(turn, reservation.date, reservation.time_slot),
+            "new": when(turn, day, at),
+        }
+    else:
+        body = _("Please confirm your booking:") + "\n" + f"{type_label(step.type)}: "
+        body += when(turn, day, at)
+    choices = [
+        (step.to("ok", day=day, at=at).id, _("Confirm")),
+        (step.to("dp", day=turn.today).id, _("Change")),
+        (ids.STOP, _("Cancel")),
+    ]
+    return [outgoing.buttons(body, choices)]
+
+
+def by_text(turn: Turn, step: Step, *, day: date | None, wished: TimeCandidates | None) -> Replies:
+    """A typed day and/or time: the confirmation when free, else the nearest free times."""
+    if wished is None:
+        return times(turn, step.to("d", day=day or turn.today))
+    if day is None:
+        now = timezone.localtime(turn.now)
+        day = turn.today if any(t > now.time() for t in wished.times) else turn.today + timedelta(1)
+    first_refusal: BookingError | None = None
+    for at in wished.times:
+        refusal = why_not(day, at, type=step.type, moving=step.moving)
+        if refusal is None:
+            return pick(turn, step.to("t", day=day, at=at))
+        first_refusal = first_refusal or refusal
+    return refused(
+        turn, step.to("t", day=day, at=wished.times[0]), first_refusal or SlotFullError()
+    )
+
+
+def book(turn: Turn, step: Step) -> Replies:
+    """Confirmed: book (or move) through the engine, which checks everything once more."""
+    day, at = step.slot
+    try:
+        if step.moving:
+            reservation = own_reservation(turn, step.moving)
+            if reservation is None:
+                return [main_menu(turn, lead=_("That appointment can no longer be changed."))]
+            reservation = services.modify_reservation(
+                reservation=reservation,
+                date=day,
+                time_slot=at,
+                type=step.type,
+                source=Source.CUSTOMER,
+            )
+            lead = _("Done! Your appointment is moved to %(when)s.")
+        else:
+            reservation = services.reserve_slot(
+                wa_id=turn.customer.wa_id,
+                date=day,
+                time_slot=at,
+                type=step.type,
+                source=Source.CUSTOMER,
+            )
+            lead = _("Done! Your appointment is booked for %(when)s.")
+    except CustomerLimitError as error:
+        return offer_move(turn, step, error)
+    except AlreadyBookedError as error:
+        return [main_menu(turn, lead=error.message_for(turn.language))]
+    except BookingError as error:
+        return refused(turn, step, error)
+    turn.session.forget()
+    text = lead % {"when": when(turn, reservation.date, reservation.time_slot)}
+    text += "\n\n" + _("We look forward to seeing you.")
+    return [outgoing.buttons(text, [(ids.MINE, _("My appointments")), (ids.MENU, _("Menu"))])]
+
+
+def refused(turn: Turn, step: Step, error: BookingError) -> Replies:
+    """The engine's reason in the customer's language, and what they can do next."""
+    lead = error.message_for(turn.language)
+    if isinstance(error, DAY_REFUSALS) or step.day is None or step.at is None:
+        return [outgoing.text(lead), *days(turn, step.to("dp", day=turn.today))]
+    return nearest(
+        turn, step, near=timezone.make_aware(datetime.combine(step.day, step.at)), lead=lead
+    )
+
+
+def nearest(turn: Turn, step: Step, *, near: datetime, lead: str) -> Replies:
+    found = services.nearest_available_slots(near=near, type=step.type, limit=ROWS)
+    if not found:
+        return [main_menu(turn, lead=lead + "\n" + _("There are no free times soon."))]
+    found.sort(key=lambda s: s.starts_at)
+    rows = [
+        outgoing.Row(
+            step.to("t", day=s.date, at=s.time).id,
+            slot_title(turn, s.date, s.time),
+            ngettext("%(n)s place left", "%(n)s places left", s.remaining) % {"n": s.remaining},
+        )
+        for s in found
+    ]
+    body = lead + "\n\n" + _("These are the nearest free times:")
+    return [outgoing.list_message(body, _("Times"), [(_("Nearest free times"), rows)])]
+
+
+def offer_move(turn: Turn, step: Step, error: CustomerLimitError) -> Replies:
+    """At the limit: offer to move a held reservation to the chosen time (never silently)."""
+    day, at = step.slot
+    held = [r for r in error.reservations if own_reservation(turn, r.pk)]
+    lead = error.message_for(turn.language)
+    if not held:
+        return [main_menu(turn, lead=lead)]
+    wished = when(turn, day, at)
+    if len(held) == 1:
+        body = "\n\n".join(
+            [lead, describe(turn, held[0]), _("Move it to %(when)s?") % {"when": wished}]
+        )
+        move = Step("ok", step.type, held[0].pk, day, at)
+        return [outgoing.buttons(body, [(move.id, _("Move it")), (ids.STOP, _("Keep it"))])]
+    rows = [
+        outgoing.Row(
+            Step("ok", step.type, r.pk, day, at).id,
+            slot_title(turn, r.date, r.time_slot),
+            type_label(r.type),
+        )
+        for r in held[: ROWS - 1]
+    ]
+    rows.append(outgoing.Row(ids.STOP, _("Keep them")))
+    body = lead + "\n\n" + _("Which one should move to %(when)s?") % {"when": wished}
+    return [outgoing.list_message(body, _("Appointments"), [(_("Your appointments"), rows)])]
+
+
+def why_not(day: date, at: time, *, type: int, moving: int = 0) -> BookingError | None:
+    """The engine's refusal of this slot for a customer right now, or None when it is free."""
+    calendar = services.load_calendar(start=day, end=day)
+    if calendar.on_vacation(day):
+        return VacationError()
+    times_of_day = calendar.slot_times(day)
+    if at not in times_of_day:
+        inside = bool(times_of_day) and times_of_day[0] < at < times_of_day[-1]
+        return NotASlotError() if inside else ClosedError()
+    counts = services.count_active(start=day, end=day, exclude_id=moving or None)
+    slot = slots.evaluate_slot(
+        calendar, day, at, counts=counts.get((day, at), {}), now=timezone.now(), type=type
+    )
+    return refusal_of_day(slot.refusal, calendar.rules) if slot.refusal else None
+
+
+def refusal_of_day(code: str | None, rules: BookingRules | None = None) -> BookingError | None:
+    rules = rules or BookingRules.objects.get_solo()
+    errors: dict[str, BookingError] = {
+        slots.VACATION: VacationError(),
+        slots.CLOSED: ClosedError(),
+        slots.IN_PAST: InPastError(),
+        slots.TOO_SOON: TooSoonError(minutes=rules.min_notice_minutes),
+        slots.TOO_FAR: TooFarError(days=rules.max_horizon_days),
+        slots.SLOT_FULL: SlotFullError(),
+        slots.TYPE_FULL: TypeFullError(),
+    }
+    return errors.get(code or "")
+
+
+def moving_step(reservation: Reservation, action: str = "dp") -> Step:
+    return Step(action, reservation.type, reservation.pk)

@@ -1,0 +1,141 @@
+"""The entry point: read one inbound message, route it to a flow, return the replies."""
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from messaging import outgoing
+from messaging.bot import appointments, booking, ids, menu
+from messaging.bot.ids import Step
+from messaging.bot.menu import Replies, main_menu
+from messaging.bot.turn import (
+    LANGUAGES,
+    Turn,
+    finish_turn,
+    offered_types,
+    own_reservation,
+    set_language,
+    start_turn,
+    upcoming_reservations,
+)
+from messaging.parsing import Intent, normalize_text, parse_date, parse_intent, parse_time
+from messaging.whatsapp import Message
+from reservations.models import Reservation
+
+# Types the bot can read; a person tapping a button or list row is reading, too.
+READABLE_TYPES = frozenset({"text", "interactive", "button"})
+# Events, not messages: nothing to answer.
+SILENT_TYPES = frozenset({"reaction", "system"})
+# Texts the bot could not place in a row before a person takes over.
+UNPLACED_BEFORE_HANDOFF = 2
+FOLLOW_UP_WORDS = ("follow", "followup", "مراجعه", "متابعه")
+
+
+def reply_to(message: Message, *, customer: Customer) -> list[outgoing.Outgoing]:
+    """The replies to one inbound message, in the order they are to be sent."""
+    if message.type in SILENT_TYPES:
+        return []
+    turn = start_turn(message, customer)
+    with translation.override(turn.language):
+        if message.type not in READABLE_TYPES:
+            replies = menu.media_answer(turn, message.type)
+        elif message.reply_id:
+            turn.session.unplaced_texts = 0
+            replies = on_tap(turn, message.reply_id)
+        else:
+            replies = on_text(turn, message.text)
+        if turn.first:
+            replies = menu.greet(turn, replies)
+    finish_turn(turn)
+    return replies
+
+
+def on_tap(turn: Turn, reply_id: str) -> Replies:
+    simple = {
+        ids.BOOK: lambda: booking.start(turn),
+        ids.MINE: lambda: appointments.show_list(turn),
+        ids.STAFF: lambda: menu.hand_off(turn, reason="customer_asked"),
+        ids.MENU: lambda: [menu.full_menu(turn)],
+        ids.STOP: lambda: stop(turn),
+        ids.LOCATION: lambda: menu.location(turn),
+    }
+    if reply_id in simple:
+        return simple[reply_id]()
+    if reply_id.startswith(ids.LANGUAGE) and reply_id[len(ids.LANGUAGE) :] in LANGUAGES:
+        return switch_language(turn, reply_id[len(ids.LANGUAGE) :])
+    if step := ids.parse_step(reply_id):
+        return booking.on_step(turn, step)
+    if tapped := ids.parse_appointment(reply_id):
+        return appointments.on_tap(turn, *tapped)
+    return [main_menu(turn, lead=_("Sorry, that choice is no longer available."))]
+
+
+def on_text(turn: Turn, text: str) -> Replies:
+    intent = parse_intent(text)
+    day = parse_date(text, today=turn.today)
+    wished = parse_time(text)
+    placed = intent is not None or day is not None or wished is not None
+    turn.session.unplaced_texts = 0 if placed else turn.session.unplaced_texts + 1
+    if intent is Intent.LANGUAGE_ARABIC:
+        return switch_language(turn, "ar")
+    if intent is Intent.LANGUAGE_ENGLISH:
+        return switch_language(turn, "en")
+    if intent is Intent.STAFF:
+        return menu.hand_off(turn, reason="customer_asked")
+    if intent is Intent.LOCATION:
+        return menu.location(turn)
+    if intent is Intent.CANCEL:
+        return appointments.show_list(turn, verb="cx")
+    if intent is Intent.MOVE:
+        upcoming = upcoming_reservations(turn.customer)
+        if len(upcoming) == 1 and (day or wished):
+            turn.session.moving_reservation_id = upcoming[0].pk
+        elif upcoming or not (day or wished):
+            return appointments.show_list(turn, verb="mv")
+    if intent is Intent.MY_APPOINTMENTS:
+        return appointments.show_list(turn)
+    if day is not None or wished is not None:
+        return booking.by_text(turn, typed_step(turn, text), day=day, wished=wished)
+    if intent is Intent.BOOK:
+        return booking.start(turn, type=typed_type(text))
+    if intent is Intent.THANKS:
+        return [outgoing.text(_("You are welcome!"))]
+    if intent is Intent.MENU:
+        return [menu.full_menu(turn)]
+    if placed or turn.first:
+        return [main_menu(turn)]
+    if turn.session.unplaced_texts >= UNPLACED_BEFORE_HANDOFF:
+        return menu.hand_off(turn, reason="not_understood")
+    return [main_menu(turn, lead=_("Sorry, I did not understand that."))]
+
+
+def typed_type(text: str) -> int | None:
+    normalized = normalize_text(text)
+    if any(word in normalized for word in FOLLOW_UP_WORDS):
+        return Reservation.Type.FOLLOW_UP
+    return None
+
+
+def typed_step(turn: Turn, text: str) -> Step:
+    """What a typed day or time is for: the move in progress, else a booking of the right type."""
+    session = turn.session
+    if session.moving_reservation_id and (
+        reservation := own_reservation(turn, session.moving_reservation_id)
+    ):
+        return Step("t", reservation.type, reservation.pk)
+    types = offered_types()
+    chosen = typed_type(text)
+    if chosen not in types:
+        chosen = session.booking_type if session.booking_type in types else types[0]
+    return Step("t", chosen, 0)
+
+
+def stop(turn: Turn) -> Replies:
+    turn.session.forget()
+    return [main_menu(turn, lead=_("OK, nothing was changed."))]
+
+
+def switch_language(turn: Turn, language: str) -> Replies:
+    set_language(turn, language)
+    with translation.override(language):
+        return [main_menu(turn, lead=_("I will write to you in English."))]

@@ -1,0 +1,133 @@
+"""One turn of the conversation: who is writing, in which language, and what the bot remembers."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from messaging.formatting import format_day, format_short_day, format_time
+from messaging.models import BotSession, Conversation
+from messaging.parsing import detect_language
+from messaging.whatsapp import Message
+from reservations.models import Reservation
+
+# How long the bot remembers a move in progress, a chosen type or texts it did not understand.
+SESSION_TTL = timedelta(minutes=30)
+LANGUAGES = frozenset(Customer.Language.values)
+
+
+@dataclass
+class Turn:
+    customer: Customer
+    language: str
+    session: BotSession
+    now: datetime
+    first: bool  # the bot has never answered this customer
+    name: str = ""
+
+    @property
+    def today(self) -> date:
+        return timezone.localdate(self.now)
+
+
+def start_turn(message: Message, customer: Customer) -> Turn:
+    """Load (or start) the customer's session and settle the language of the answer."""
+    now = timezone.now()
+    session = BotSession.objects.filter(customer=customer).first()
+    if session is None:
+        session = BotSession(customer=customer, expires_at=now)
+    if not session.is_live:
+        session.forget()
+    return Turn(
+        customer=customer,
+        language=_language(message, customer),
+        session=session,
+        now=now,
+        first=not Conversation.objects.filter(
+            customer=customer, role=Conversation.Role.ASSISTANT
+        ).exists(),
+        name=customer.customer_name or message.profile_name or "",
+    )
+
+
+def finish_turn(turn: Turn) -> None:
+    turn.session.expires_at = turn.now + SESSION_TTL
+    turn.session.save()
+
+
+def set_language(turn: Turn, language: str) -> None:
+    turn.language = language
+    turn.customer.language = language
+    turn.customer.save(update_fields=["language", "updated_at"])
+
+
+def _language(message: Message, customer: Customer) -> str:
+    """The stored language; until there is one, the language of what the customer typed."""
+    if customer.language in LANGUAGES:
+        return customer.language
+    if message.type == "text" and (detected := detect_language(message.text)):
+        customer.language = detected
+        customer.save(update_fields=["language", "updated_at"])
+        return detected
+    guess = detect_language(message.profile_name or "") or settings.LANGUAGE_CODE
+    return guess if guess in LANGUAGES else "en"
+
+
+# ---------------------------------------------------------------------------- shared wording
+
+
+def offered_types() -> list[int]:
+    types = [t for t in settings.BOOKING_TYPES_OFFERED if t in Reservation.Type.values]
+    return types or [Reservation.Type.APPOINTMENT]
+
+
+def type_label(type: int) -> str:
+    return _("Follow-up") if type == Reservation.Type.FOLLOW_UP else _("Appointment")
+
+
+def when(turn: Turn, day: date, at: time) -> str:
+    """ "Sunday 29 November 2026 at 5:00 PM" in the customer's language."""
+    return _("%(day)s at %(time)s") % {
+        "day": format_day(day, language=turn.language),
+        "time": format_time(at, language=turn.language),
+    }
+
+
+def slot_title(turn: Turn, day: date, at: time) -> str:
+    """A day and time that fits a list row title (24 characters): "Mon 23 Nov 4:30 PM",
+    "الأربعاء 25/11 4:30 م" (Arabic month names are too long to fit beside a time)."""
+    moment = format_time(at, language=turn.language)
+    if turn.language == "ar":
+        with translation.override("ar"):
+            return f"{date_format(day, 'l')} {day.day}/{day.month} {moment}"
+    return f"{format_short_day(day, language=turn.language)} {moment}"
+
+
+def describe(turn: Turn, reservation: Reservation) -> str:
+    return f"{type_label(reservation.type)}: {when(turn, reservation.date, reservation.time_slot)}"
+
+
+def upcoming_reservations(customer: Customer) -> list[Reservation]:
+    return list(
+        Reservation.objects.active()
+        .upcoming()
+        .for_customer(customer.wa_id)
+        .order_by("date", "time_slot")[:9]
+    )
+
+
+def own_reservation(turn: Turn, reservation_id: int) -> Reservation | None:
+    """The customer's own active reservation that has not started, or None (ids are not trusted)."""
+    reservation = (
+        Reservation.objects.active()
+        .for_customer(turn.customer.wa_id)
+        .filter(pk=reservation_id)
+        .first()
+    )
+    if reservation is None or reservation.starts_at <= turn.now:
+        return None
+    return reservation
