@@ -105,6 +105,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "messaging:dashboard"
 
 # ============================================================================ i18n and time
 # The clinic's zone: dates and times meet people in it; the database holds UTC.
@@ -121,6 +122,11 @@ BUSINESS_NAME = env.str("BUSINESS_NAME", default="Demo Clinic")
 BOT_HANDOFF_PAUSE_HOURS = env.float("BOT_HANDOFF_PAUSE_HOURS", default=12)
 # Show the Hijri (Umm al-Qura) date beside the Gregorian one in messages to customers.
 SHOW_HIJRI_DATES = env.bool("SHOW_HIJRI_DATES", default=False)
+# The secret in the staff calendar feed's URL (/schedule/calendar/<token>/schedule.ics); empty
+# turns the feed off. Use a long random value: anyone with the URL can read the schedule.
+ICAL_FEED_TOKEN = env.str("ICAL_FEED_TOKEN", default="")
+# Notification events older than this are deleted by a scheduled job (in bounded batches).
+NOTIFICATION_EVENTS_RETENTION_DAYS = env.int("NOTIFICATION_EVENTS_RETENTION_DAYS", default=180)
 
 # ============================================================================ static files
 STATIC_URL = "static/"
