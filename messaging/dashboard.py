@@ -19,6 +19,22 @@ TREND_DAYS_BEFORE = 28
 TREND_DAYS_AFTER = 14
 UNSEEN_CAP = 100
 EVENTS_PAGE_SIZE = 50
+# Offered in the events filter; any other type typed by hand works too.
+KNOWN_EVENT_TYPES = [
+    "reservation_created",
+    "reservation_updated",
+    "reservation_cancelled",
+    "reservation_attendance",
+    "message_received",
+    "message_sent",
+    "message_failed",
+    "whatsapp_error",
+    "handoff_requested",
+    "bot_paused",
+    "bot_resumed",
+    "customer_blocked",
+    "customer_unblocked",
+]
 
 
 @dataclass(frozen=True)
@@ -144,7 +160,7 @@ class Chart:
 
 
 def trend_chart(
-    trend: list[TrendDay], *, today: date, width: int = 840, height: int = 220
+    trend: list[TrendDay], *, today: date, width: int = 640, height: int = 200
 ) -> Chart:
     """Geometry for an SVG bar chart: per day, an active and a cancelled bar side by side."""
     plot_height = height - 24  # room for the date labels
@@ -169,7 +185,9 @@ def trend_chart(
             ChartColumn(
                 day=item.day,
                 is_today=item.day == today,
-                label=item.day.strftime("%d/%m") if (item.day - today).days % 7 == 0 else "",
+                label=item.day.strftime("%d/%m")
+                if (item.day - today).days % 7 == 0 and x + 40 <= width
+                else "",
                 active=bars[0],
                 cancelled=bars[1],
             )
@@ -196,20 +214,20 @@ def recent_events(
     *,
     event_type: str = "",
     wa_id: str = "",
-    before: str = "",
+    before: str | None = None,
     page_size: int = EVENTS_PAGE_SIZE,
 ) -> EventPage:
     """Newest events first, optionally of one type or about one number.
 
     Keyset pagination on (ts_iso, id), both indexed: no COUNT(*) and no OFFSET, so the thousandth
-    page costs what the first does. `before` is the cursor of the previous page ("" for the first).
+    page costs what the first does. `before` is the previous page's `next_cursor` (None: the first).
     """
     events = NotificationEvent.objects.order_by("-ts_iso", "-id")
     if event_type:
         events = events.filter(event_type=event_type)
     if wa_id:
         events = events.filter(wa_id=wa_id)
-    cursor = _parse_cursor(before)
+    cursor = _parse_cursor(before or "")
     if cursor:
         ts_iso, pk = cursor
         events = events.filter(Q(ts_iso__lt=ts_iso) | Q(ts_iso=ts_iso, id__lt=pk))

@@ -14,4 +14,7 @@ urlpatterns = [
     path("sandbox/", views.sandbox_chat, name="sandbox"),
     path("sandbox/thread/", views.sandbox_thread, name="sandbox-thread"),
     path("sandbox/send/", views.sandbox_send, name="sandbox-send"),
+    path("dashboard/", views.staff_dashboard, name="dashboard"),
+    path("dashboard/events/", views.events_list, name="events"),
+    path("dashboard/events/unseen/", views.events_unseen, name="events-unseen"),
 ]

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -144,7 +144,7 @@ class ReservationAdmin(admin.ModelAdmin):
     @admin.action(description=_("Export selected reservations to CSV"))
     def export_selected_csv(
         self, request: HttpRequest, queryset: QuerySet[Reservation]
-    ) -> HttpResponse:
+    ) -> StreamingHttpResponse:
         today = timezone.localdate()
         return exports.csv_response(
             Reservation.objects.filter(pk__in=queryset.values("pk")),
