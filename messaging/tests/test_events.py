@@ -80,7 +80,7 @@ def test_setup_schedules_is_idempotent():
     call_command("setup_schedules")
     Schedule.objects.filter(func="messaging.tasks.prune_events").update(minutes=999)
     call_command("setup_schedules")
-    assert Schedule.objects.count() == len(SCHEDULES)
+    assert Schedule.objects.count() == len(SCHEDULES)  # one row per job, however many runs
     prune = Schedule.objects.get(func="messaging.tasks.prune_events")
     assert prune.minutes == 60
     assert prune.repeats == -1
