@@ -116,8 +116,8 @@ def reservation_trend(
         .order_by()
         .values("date")
         .annotate(
-            active=Count("id", filter=Q(status=Reservation.Status.ACTIVE)),
-            cancelled=Count("id", filter=Q(status=Reservation.Status.CANCELLED)),
+            active=Count("status", filter=Q(status=Reservation.Status.ACTIVE)),
+            cancelled=Count("status", filter=Q(status=Reservation.Status.CANCELLED)),
         )
     }
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import condition, require_GET, require_POST
 
 from reservations import exports, services
 from reservations.forms import AttendanceForm, BookForm, CancelForm, ExportForm, MoveForm
@@ -181,12 +181,22 @@ def export_csv(request: HttpRequest) -> HttpResponseBase:
     )
 
 
-@require_GET
-def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
-    """The schedule for staff phones' calendars; the secret URL is the only credential."""
+def _check_feed_token(token: str) -> None:
     expected = settings.ICAL_FEED_TOKEN
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Http404
+
+
+def _feed_etag(request: HttpRequest, token: str) -> str:
+    _check_feed_token(token)  # before anything about the schedule is revealed, even an ETag
+    return exports.feed_version()
+
+
+@require_GET
+@condition(etag_func=_feed_etag)
+def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The schedule for staff phones' calendars; the secret URL is the only credential."""
+    _check_feed_token(token)
     body = exports.schedule_ical(host=request.get_host().split(":")[0])
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="schedule.ics"'

@@ -356,3 +356,18 @@ def test_calendar_feed_lists_active_reservations_in_utc_with_stable_uids(client,
     body = client.get(feed_url("s3cret-token")).content.decode()
     assert f"UID:reservation-{reservation.pk}@testserver" in body
     assert "DTSTART:20261123T100000Z" in body
+
+
+def test_calendar_feed_answers_304_until_the_schedule_changes(client, settings, frozen):
+    settings.ICAL_FEED_TOKEN = "s3cret-token"
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    etag = client.get(feed_url("s3cret-token"))["ETag"]
+    again = client.get(feed_url("s3cret-token"), headers={"if-none-match": etag})
+    assert again.status_code == 304
+    frozen.shift(60)
+    reservation.time_slot = dt.time(12)
+    reservation.save()
+    changed = client.get(feed_url("s3cret-token"), headers={"if-none-match": etag})
+    assert changed.status_code == 200
+    assert "DTSTART:20261123T090000Z" in changed.content.decode()
+    assert client.get(feed_url("wrong"), headers={"if-none-match": etag}).status_code == 404
