@@ -122,11 +122,6 @@ BUSINESS_NAME = env.str("BUSINESS_NAME", default="Demo Clinic")
 BOT_HANDOFF_PAUSE_HOURS = env.float("BOT_HANDOFF_PAUSE_HOURS", default=12)
 # Show the Hijri (Umm al-Qura) date beside the Gregorian one in messages to customers.
 SHOW_HIJRI_DATES = env.bool("SHOW_HIJRI_DATES", default=False)
-# The secret in the staff calendar feed's URL (/schedule/calendar/<token>/schedule.ics); empty
-# turns the feed off. Use a long random value: anyone with the URL can read the schedule.
-ICAL_FEED_TOKEN = env.str("ICAL_FEED_TOKEN", default="")
-# Notification events older than this are deleted by a scheduled job (in bounded batches).
-NOTIFICATION_EVENTS_RETENTION_DAYS = env.int("NOTIFICATION_EVENTS_RETENTION_DAYS", default=180)
 
 # ============================================================================ static files
 STATIC_URL = "static/"
@@ -213,6 +208,13 @@ if env.str("REDIS_URL", default=""):
     Q_CLUSTER["redis"] = env.str("REDIS_URL")
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
     raise ImproperlyConfigured("Q_TIMEOUT must be lower than Q_RETRY.")
+
+# ============================================================================ staff pages
+# The secret in the staff calendar feed's URL (/schedule/calendar/<token>/schedule.ics); empty
+# turns the feed off. Use a long random value: anyone with the URL can read the schedule.
+ICAL_FEED_TOKEN = env.str("ICAL_FEED_TOKEN", default="")
+# Notification events older than this are deleted by a scheduled job (in bounded batches).
+NOTIFICATION_EVENTS_RETENTION_DAYS = env.int("NOTIFICATION_EVENTS_RETENTION_DAYS", default=180)
 
 # ============================================================================ logging
 LOGGING = {
