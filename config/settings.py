@@ -105,6 +105,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "messaging:dashboard"
 
 # ============================================================================ i18n and time
 # The clinic's zone: dates and times meet people in it; the database holds UTC.
@@ -214,6 +215,13 @@ if env.str("REDIS_URL", default=""):
     Q_CLUSTER["redis"] = env.str("REDIS_URL")
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
     raise ImproperlyConfigured("Q_TIMEOUT must be lower than Q_RETRY.")
+
+# ============================================================================ staff pages
+# The secret in the staff calendar feed's URL (/schedule/calendar/<token>/schedule.ics); empty
+# turns the feed off. Use a long random value: anyone with the URL can read the schedule.
+ICAL_FEED_TOKEN = env.str("ICAL_FEED_TOKEN", default="")
+# Notification events older than this are deleted by a scheduled job (in bounded batches).
+NOTIFICATION_EVENTS_RETENTION_DAYS = env.int("NOTIFICATION_EVENTS_RETENTION_DAYS", default=180)
 
 # ============================================================================ logging
 LOGGING = {

@@ -6,7 +6,7 @@ admin.site.site_header = admin.site.site_title = "Clinic reservations"
 admin.site.index_title = "Staff"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="messaging:dashboard", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("schedule/", include("reservations.urls")),

@@ -6,7 +6,7 @@ lost task loses nothing (the sweep finds the work again).
 
 from django_q.tasks import async_task
 
-from messaging import delivery, sandbox, services
+from messaging import delivery, events, sandbox, services
 from messaging.models import Conversation
 
 
@@ -29,6 +29,13 @@ def send_outbound(conversation_id: int) -> None:
 
 def sweep() -> str:
     return str(services.sweep_queues())
+
+
+def prune_events() -> str:
+    result = events.prune_notification_events()
+    if result.more:  # a backlog: carry on in a fresh task rather than one long run
+        async_task("messaging.tasks.prune_events")
+    return str(result)
 
 
 def send_sandbox_statuses(sandbox_message_id: int, statuses: list[str] | None = None) -> int:

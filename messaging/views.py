@@ -8,17 +8,19 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from customers.phone import normalize_wa_id
-from messaging import sandbox, services, whatsapp
+from messaging import dashboard, sandbox, services, whatsapp
 
 logger = logging.getLogger(__name__)
 
@@ -139,3 +141,79 @@ def sandbox_send(request: HttpRequest) -> JsonResponse:
     except (ValueError, KeyError, AttributeError) as exc:
         return _error(400, f"bad request: {exc}")
     return JsonResponse({"id": message.id, "webhook_status": status})
+
+
+# ============================================================================ staff dashboard
+SEEN_EVENT_SESSION_KEY = "messaging:events_seen_id"
+
+
+@staff_member_required
+@require_GET
+def staff_dashboard(request: HttpRequest) -> HttpResponse:
+    today = dashboard.today_overview()
+    trend = dashboard.reservation_trend(today=today.day)
+    past = [d for d in trend if d.day < today.day]
+    token = settings.ICAL_FEED_TOKEN
+    return render(
+        request,
+        "messaging/dashboard.html",
+        {
+            "today": today,
+            "arrived": sum(r.attendance == "arrived" for r in today.reservations),
+            "no_show": sum(r.attendance == "no_show" for r in today.reservations),
+            "active_today": sum(r.is_active for r in today.reservations),
+            "chart": dashboard.trend_chart(trend, today=today.day),
+            "trend_start": trend[0].day,
+            "trend_end": trend[-1].day,
+            "past_active": sum(d.active for d in past),
+            "past_cancelled": sum(d.cancelled for d in past),
+            "ical_url": request.build_absolute_uri(
+                reverse("reservations:ical-feed", kwargs={"token": token})
+            )
+            if token
+            else "",
+            "now": timezone.now(),
+        },
+    )
+
+
+@staff_member_required
+@require_GET
+def events_list(request: HttpRequest) -> HttpResponse:
+    event_type = request.GET.get("type", "").strip()
+    number = request.GET.get("number", "").strip()
+    wa_id = ""
+    if number:
+        try:
+            wa_id = normalize_wa_id(number)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    page = dashboard.recent_events(
+        event_type=event_type,
+        wa_id=wa_id,
+        before=request.GET.get("before", ""),
+    )
+    previously_seen = request.session.get(SEEN_EVENT_SESSION_KEY, 0)
+    request.session[SEEN_EVENT_SESSION_KEY] = max(previously_seen, dashboard.latest_event_id())
+    return render(
+        request,
+        "messaging/events.html",
+        {
+            "page": page,
+            "event_type": event_type,
+            "number": number,
+            "known_types": dashboard.KNOWN_EVENT_TYPES,
+            "previously_seen": previously_seen,
+        },
+    )
+
+
+@staff_member_required
+@require_GET
+def events_unseen(request: HttpRequest) -> JsonResponse:
+    """The bell: how many events arrived since this staff member last opened the events list."""
+    seen = request.session.get(SEEN_EVENT_SESSION_KEY)
+    if seen is None:  # a new session starts with nothing unseen
+        seen = request.session[SEEN_EVENT_SESSION_KEY] = dashboard.latest_event_id()
+    count = dashboard.unseen_event_count(seen_id=seen)
+    return JsonResponse({"count": count, "more": count >= dashboard.UNSEEN_CAP})

@@ -5,12 +5,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from reservations import services
+from reservations import exports, services
 from reservations.models import (
     BookingRules,
     OpeningInterval,
@@ -74,18 +75,19 @@ def book_or_move(instance: Reservation, data: dict[str, Any]) -> Reservation:
 @admin.register(Reservation)
 class ReservationAdmin(admin.ModelAdmin):
     form = ReservationAdminForm
-    actions = ["cancel_selected", "cancel_selected_including_past"]
+    actions = ["cancel_selected", "cancel_selected_including_past", "export_selected_csv"]
     list_display = [
         "date",
         "time_slot",
         "customer",
         "type",
         "status",
+        "attendance",
         "source",
         "created_at",
     ]
     list_display_links = ["date", "time_slot"]
-    list_filter = ["status", "type", "source", ("date", admin.DateFieldListFilter)]
+    list_filter = ["status", "attendance", "type", "source", ("date", admin.DateFieldListFilter)]
     search_fields = ["customer__wa_id", "customer__customer_name"]
     date_hierarchy = "date"
     autocomplete_fields = ["customer"]
@@ -95,6 +97,8 @@ class ReservationAdmin(admin.ModelAdmin):
         "source",
         "cancelled_at",
         "cancelled_source",
+        "attendance",
+        "attendance_at",
         "created_at",
         "updated_at",
     ]
@@ -102,7 +106,16 @@ class ReservationAdmin(admin.ModelAdmin):
         (None, {"fields": ["customer", "date", "time_slot", "type", "status", "source"]}),
         (
             _("History"),
-            {"fields": ["cancelled_at", "cancelled_source", "created_at", "updated_at"]},
+            {
+                "fields": [
+                    "cancelled_at",
+                    "cancelled_source",
+                    "attendance",
+                    "attendance_at",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
         ),
     ]
     ordering = ["-date", "-time_slot"]
@@ -127,6 +140,16 @@ class ReservationAdmin(admin.ModelAdmin):
     @admin.action(description=_("Cancel selected reservations (upcoming only)"))
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
         self._cancel(request, queryset, allow_past=False)
+
+    @admin.action(description=_("Export selected reservations to CSV"))
+    def export_selected_csv(
+        self, request: HttpRequest, queryset: QuerySet[Reservation]
+    ) -> StreamingHttpResponse:
+        today = timezone.localdate()
+        return exports.csv_response(
+            Reservation.objects.filter(pk__in=queryset.values("pk")),
+            filename=exports.csv_filename(today, today).replace("-", "-selected-", 1),
+        )
 
     @admin.action(description=_("Cancel selected reservations, past ones included"))
     def cancel_selected_including_past(

@@ -116,3 +116,8 @@ class NotActiveError(BookingError):
 class PastReservationError(BookingError):
     code = "past_reservation"
     message = gettext_noop("This reservation is in the past and can no longer be changed.")
+
+
+class FutureAttendanceError(BookingError):
+    code = "future_attendance"
+    message = gettext_noop("Attendance can only be marked on the day of the visit or after it.")

@@ -29,6 +29,7 @@ from reservations.errors import (
     ClosedError,
     CustomerBlockedError,
     CustomerLimitError,
+    FutureAttendanceError,
     InPastError,
     InvalidNumberError,
     InvalidTypeError,
@@ -56,6 +57,7 @@ __all__ = [
     "ClosedError",
     "CustomerBlockedError",
     "CustomerLimitError",
+    "FutureAttendanceError",
     "InPastError",
     "InvalidNumberError",
     "InvalidTypeError",
@@ -71,6 +73,7 @@ __all__ = [
     "available_slots",
     "cancel_reservation",
     "load_calendar",
+    "mark_attendance",
     "modify_reservation",
     "nearest_available_slots",
     "reserve_slot",
@@ -328,6 +331,39 @@ def cancel_reservation(
     current.save(update_fields=["status", "cancelled_at", "cancelled_source", "updated_at"])
     _record("reservation_cancelled", current, source=source)
     _sync(reservation, current)
+    return current
+
+
+@transaction.atomic
+def mark_attendance(
+    *, reservation: Reservation, attendance: str | None, source: str
+) -> Reservation:
+    """Record that the customer arrived or did not come (None clears a mis-tap). Only for active
+    reservations of today or earlier; marking the same value again changes nothing."""
+    _check_source(source)
+    if attendance is not None and attendance not in Reservation.Attendance.values:
+        raise ValueError(
+            f"unknown attendance {attendance!r}; use one of {Reservation.Attendance.values}"
+        )
+    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if not current.is_active:
+        raise NotActiveError()
+    if current.date > timezone.localdate():
+        raise FutureAttendanceError()
+    if current.attendance != attendance:
+        previous = current.attendance
+        current.attendance = attendance
+        current.attendance_at = timezone.now() if attendance else None
+        current.save(update_fields=["attendance", "attendance_at", "updated_at"])
+        _record(
+            "reservation_attendance",
+            current,
+            source=source,
+            attendance=attendance,
+            previous_attendance=previous,
+        )
+    reservation.attendance, reservation.attendance_at = current.attendance, current.attendance_at
+    reservation.updated_at = current.updated_at
     return current
 
 

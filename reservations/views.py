@@ -4,21 +4,29 @@ Every change goes through `reservations.services` with source=staff; refusals co
 messages in the staff member's language.
 """
 
+import hmac
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import condition, require_GET, require_POST
 
-from reservations import services
-from reservations.forms import BookForm, CancelForm, MoveForm
+from reservations import exports, services
+from reservations.forms import AttendanceForm, BookForm, CancelForm, ExportForm, MoveForm
 from reservations.models import BookingRules, Reservation, Source
 from reservations.slots import week_start
 
@@ -128,6 +136,72 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
         request, _("Cancelled %(reservation)s.") % {"reservation": _label(reservation)}
     )
     return _back(request, reservation.date)
+
+
+@staff_member_required
+@require_POST
+def attendance(request: HttpRequest, pk: int) -> HttpResponse:
+    reservation = get_object_or_404(Reservation.objects.select_related("customer"), pk=pk)
+    form = AttendanceForm(request.POST)
+    if not _valid(request, form):
+        return _back(request, reservation.date)
+    try:
+        services.mark_attendance(
+            reservation=reservation,
+            attendance=form.cleaned_data["attendance"] or None,
+            source=Source.STAFF,
+        )
+    except services.BookingError as exc:
+        _refused(request, exc)
+        return _back(request, reservation.date)
+    messages.success(
+        request,
+        _("%(reservation)s: %(attendance)s.")
+        % {
+            "reservation": _label(reservation),
+            "attendance": reservation.get_attendance_display() or _("attendance cleared"),
+        },
+    )
+    return _back(request, reservation.date)
+
+
+@staff_member_required
+@require_GET
+def export_csv(request: HttpRequest) -> HttpResponseBase:
+    form = ExportForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(
+            " ".join(str(e) for errors in form.errors.values() for e in errors),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    return exports.csv_response(
+        Reservation.objects.between(start, end), filename=exports.csv_filename(start, end)
+    )
+
+
+def _check_feed_token(token: str) -> None:
+    expected = settings.ICAL_FEED_TOKEN
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Http404
+
+
+def _feed_etag(request: HttpRequest, token: str) -> str:
+    _check_feed_token(token)  # before anything about the schedule is revealed, even an ETag
+    return exports.feed_version()
+
+
+@require_GET
+@condition(etag_func=_feed_etag)
+def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The schedule for staff phones' calendars; the secret URL is the only credential."""
+    _check_feed_token(token)
+    body = exports.schedule_ical(host=request.get_host().split(":")[0])
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="schedule.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 def _requested_day(request: HttpRequest) -> date:

@@ -279,7 +279,7 @@ def test_process_inbound_prints_what_it_did(graph, capsys):
 def test_setup_schedules_is_idempotent():
     call_command("setup_schedules")
     call_command("setup_schedules")
-    schedule = Schedule.objects.get()
+    schedule = Schedule.objects.get(name="messaging: sweep the WhatsApp queues")
     assert schedule.func == "messaging.tasks.sweep"
     assert schedule.schedule_type == Schedule.MINUTES
 

@@ -52,6 +52,12 @@ class Reservation(models.Model):
         ACTIVE = "active", _("active")
         CANCELLED = "cancelled", _("cancelled")
 
+    class Attendance(models.TextChoices):
+        """What happened at the visit; kept beside `status`, which stays active/cancelled."""
+
+        ARRIVED = "arrived", _("arrived")
+        NO_SHOW = "no_show", _("no-show")
+
     id = models.AutoField(primary_key=True)
     customer = models.ForeignKey(
         Customer,
@@ -81,6 +87,10 @@ class Reservation(models.Model):
     cancelled_source = models.CharField(
         _("cancelled by"), max_length=16, choices=Source.choices, null=True, blank=True
     )
+    attendance = models.CharField(
+        _("attendance"), max_length=16, choices=Attendance.choices, null=True, blank=True
+    )
+    attendance_at = models.DateTimeField(_("attendance marked"), null=True, blank=True)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -110,6 +120,14 @@ class Reservation(models.Model):
                     | models.Q(status="cancelled", cancelled_at__isnull=False)
                 ),
                 name="ck_reservations_cancelled_at",
+            ),
+            # Attendance is unknown (both empty) or known with the moment it was marked.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(attendance__isnull=True, attendance_at__isnull=True)
+                    | models.Q(attendance__in=["arrived", "no_show"], attendance_at__isnull=False)
+                ),
+                name="ck_reservations_attendance",
             ),
             # A customer cannot hold two active reservations in the same slot.
             models.UniqueConstraint(

@@ -141,3 +141,17 @@ def test_cancel_actions_cancel_upcoming_and_past_only_when_asked(staff_client):
     past.refresh_from_db()
     assert past.status == "cancelled"
     assert past.cancelled_source == "staff"
+
+
+def test_export_action_streams_the_selected_reservations_as_csv(staff_client):
+    chosen = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    ReservationFactory(date=MONDAY, time_slot=dt.time(12))
+    response = staff_client.post(
+        reverse("admin:reservations_reservation_changelist"),
+        {"action": "export_selected_csv", "_selected_action": [chosen.pk]},
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 2
+    assert lines[1].startswith(f"{chosen.pk},2026-11-23,11:00,")

@@ -210,3 +210,164 @@ def test_reservations_on_a_later_declared_vacation_stay_visible(staff_client):
     assert reverse("reservations:cancel", args=[stranded.pk]) in content
     week = staff_client.get(WEEK_URL, {"date": MONDAY.isoformat()}).content.decode()
     assert reverse("admin:reservations_reservation_change", args=[stranded.pk]) in week
+
+
+# ---------------------------------------------------------------------------- attendance
+def attendance_url(reservation):
+    return reverse("reservations:attendance", args=[reservation.pk])
+
+
+def test_staff_mark_a_visitor_arrived_and_return_to_the_page(staff_client):
+    reservation = ReservationFactory(date=SUNDAY, time_slot=dt.time(11))
+    response = staff_client.post(
+        attendance_url(reservation), {"attendance": "arrived", "next": "/dashboard/"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
+    reservation.refresh_from_db()
+    assert reservation.attendance == Reservation.Attendance.ARRIVED
+    assert NotificationEvent.objects.filter(event_type="reservation_attendance").count() == 1
+
+
+def test_attendance_for_a_future_day_is_refused_with_a_message(staff_client):
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    response = staff_client.post(
+        attendance_url(reservation), {"attendance": "no_show"}, follow=True
+    )
+    assert "on the day of the visit or after it" in response.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.attendance is None
+
+
+def test_attendance_needs_post_and_a_staff_login(client, staff_client):
+    reservation = ReservationFactory(date=SUNDAY, time_slot=dt.time(11))
+    assert staff_client.get(attendance_url(reservation)).status_code == 405
+    client.logout()
+    assert client.post(attendance_url(reservation), {"attendance": "arrived"}).status_code == 302
+    reservation.refresh_from_db()
+    assert reservation.attendance is None
+
+
+def test_a_bad_attendance_value_is_reported_and_changes_nothing(staff_client):
+    reservation = ReservationFactory(date=SUNDAY, time_slot=dt.time(11))
+    response = staff_client.post(attendance_url(reservation), {"attendance": "late"}, follow=True)
+    assert "Select a valid choice" in response.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.attendance is None
+
+
+# ---------------------------------------------------------------------------- CSV export
+EXPORT_URL = reverse("reservations:export-csv")
+
+
+def csv_rows(response):
+    body = b"".join(response.streaming_content).decode()
+    assert body.startswith("\ufeff")
+    return [line.split(",") for line in body[1:].splitlines()]
+
+
+def test_csv_export_lists_the_range_in_slot_order(staff_client):
+    customer = CustomerFactory(wa_id="966501234567", customer_name="Sara")
+    late = ReservationFactory(customer=customer, date=MONDAY, time_slot=dt.time(12))
+    early = ReservationFactory(date=MONDAY, time_slot=dt.time(11), type=1)
+    ReservationFactory(date=MONDAY + dt.timedelta(days=1))  # outside the range
+    response = staff_client.get(EXPORT_URL, {"start": "2026-11-22", "end": "2026-11-23"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="reservations-20261122-20261123.csv"' in response["Content-Disposition"]
+    header, *rows = csv_rows(response)
+    assert header[:4] == ["id", "date", "time", "wa_id"]
+    assert [row[0] for row in rows] == [str(early.pk), str(late.pk)]
+    assert rows[1][:9] == [
+        str(late.pk),
+        "2026-11-23",
+        "12:00",
+        "966501234567",
+        "Sara",
+        "appointment",
+        "active",
+        "",
+        "staff",
+    ]
+    assert rows[0][5] == "follow_up"
+
+
+def test_csv_export_neutralises_formulas_in_names(staff_client):
+    customer = CustomerFactory(customer_name="=HYPERLINK(1)")
+    ReservationFactory(customer=customer, date=MONDAY)
+    response = staff_client.get(EXPORT_URL, {"start": "2026-11-23", "end": "2026-11-23"})
+    [_, row] = csv_rows(response)
+    assert row[4] == "'=HYPERLINK(1)"
+
+
+def test_csv_export_refuses_a_bad_range(staff_client):
+    for params in (
+        {"start": "2026-11-23", "end": "2026-11-01"},
+        {"start": "2024-01-01", "end": "2026-01-01"},
+        {"start": "yesterday", "end": "2026-11-01"},
+    ):
+        response = staff_client.get(EXPORT_URL, params)
+        assert response.status_code == 400
+        assert response.content
+
+
+def test_csv_export_needs_a_staff_login(client):
+    response = client.get(EXPORT_URL, {"start": "2026-11-23", "end": "2026-11-23"})
+    assert response.status_code == 302
+
+
+# ---------------------------------------------------------------------------- iCalendar
+def feed_url(token):
+    return reverse("reservations:ical-feed", args=[token])
+
+
+def test_calendar_feed_is_off_without_a_token(client, settings):
+    settings.ICAL_FEED_TOKEN = ""
+    assert client.get(feed_url("anything")).status_code == 404
+
+
+def test_calendar_feed_refuses_a_wrong_token(client, settings):
+    settings.ICAL_FEED_TOKEN = "s3cret-token"
+    assert client.get(feed_url("s3cret-tokeX")).status_code == 404
+
+
+def test_calendar_feed_lists_active_reservations_in_utc_with_stable_uids(client, settings):
+    settings.ICAL_FEED_TOKEN = "s3cret-token"
+    customer = CustomerFactory(wa_id="966501234567", customer_name="Sara")
+    reservation = ReservationFactory(customer=customer, date=MONDAY, time_slot=dt.time(11))
+    ReservationFactory(
+        date=MONDAY,
+        time_slot=dt.time(12),
+        status=Reservation.Status.CANCELLED,
+        cancelled_at=dt.datetime(2026, 11, 21, tzinfo=dt.UTC),
+    )
+    response = client.get(feed_url("s3cret-token"))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    body = response.content.decode()
+    assert body.count("BEGIN:VEVENT") == 1
+    # 11:00 in Riyadh (UTC+3) is 08:00 UTC; the demo week's slots last 30 minutes.
+    assert "DTSTART:20261123T080000Z" in body
+    assert "DTEND:20261123T083000Z" in body
+    assert f"UID:reservation-{reservation.pk}@testserver" in body
+    assert "SUMMARY:Sara (appointment)" in body
+    # Moving the reservation keeps its UID, so the phone updates the same event.
+    Reservation.objects.filter(pk=reservation.pk).update(time_slot=dt.time(13))
+    body = client.get(feed_url("s3cret-token")).content.decode()
+    assert f"UID:reservation-{reservation.pk}@testserver" in body
+    assert "DTSTART:20261123T100000Z" in body
+
+
+def test_calendar_feed_answers_304_until_the_schedule_changes(client, settings, frozen):
+    settings.ICAL_FEED_TOKEN = "s3cret-token"
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    etag = client.get(feed_url("s3cret-token"))["ETag"]
+    again = client.get(feed_url("s3cret-token"), headers={"if-none-match": etag})
+    assert again.status_code == 304
+    frozen.shift(60)
+    reservation.time_slot = dt.time(12)
+    reservation.save()
+    changed = client.get(feed_url("s3cret-token"), headers={"if-none-match": etag})
+    assert changed.status_code == 200
+    assert "DTSTART:20261123T090000Z" in changed.content.decode()
+    assert client.get(feed_url("wrong"), headers={"if-none-match": etag}).status_code == 404
