@@ -6,7 +6,7 @@ lost task loses nothing (the sweep finds the work again).
 
 from django_q.tasks import async_task
 
-from messaging import delivery, sandbox, services
+from messaging import delivery, reminders, sandbox, services
 from messaging.models import Conversation
 
 
@@ -35,3 +35,12 @@ def send_sandbox_statuses(sandbox_message_id: int, statuses: list[str] | None = 
     return sandbox.send_statuses(
         sandbox_message_id=sandbox_message_id, statuses=statuses or ["sent", "delivered"]
     )
+
+
+def plan_reminders() -> str:
+    return str(reminders.plan_reminders())
+
+
+def send_reminders() -> str:
+    outcomes = reminders.send_due_reminders()
+    return f"{sum(o.action == 'sent' for o in outcomes)} reminders sent of {len(outcomes)} due"

@@ -6,6 +6,8 @@ from django_q.models import Schedule
 SCHEDULES = [
     # name, task, minutes between runs
     ("messaging: sweep the WhatsApp queues", "messaging.tasks.sweep", 1),
+    ("messaging: plan reminders", "messaging.tasks.plan_reminders", 5),
+    ("messaging: send due reminders", "messaging.tasks.send_reminders", 2),
 ]
 
 
