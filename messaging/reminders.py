@@ -212,8 +212,11 @@ class Decision:
     until: datetime | None = None
 
 
-def decide(reminder: Reminder, *, now: datetime, paused: bool, closed_today: bool) -> Decision:
-    """What to do with a due reminder now."""
+def decide(
+    reminder: Reminder, *, now: datetime, paused: bool, closed_until: datetime | None
+) -> Decision:
+    """What to do with a due reminder now: send it, wait (for the reopening after a vacation, the
+    end of a pause or of the quiet hours), or drop it once it could no longer arrive in time."""
     reservation = reminder.reservation
     if not reservation.is_active:
         return Decision("cancel", CANCELLED_REASON)
@@ -226,19 +229,22 @@ def decide(reminder: Reminder, *, now: datetime, paused: bool, closed_today: boo
         return Decision("skip", "the customer is blocked")
     if VacationPeriod.objects.covering(reservation.date).exists():
         return Decision("skip", "the appointment falls in a vacation")
-    waits: list[tuple[str, datetime | None]] = []
-    if closed_today:
-        waits.append(("vacation: nothing automated is sent until the reopening", None))
+    reasons = []
+    until = now
+    if closed_until is not None:
+        reasons.append("vacation: nothing automated is sent until the reopening")
+        until = closed_until
     if paused:
-        waits.append(("automated messaging is paused", now + PAUSE_RECHECK))
-    if end := quiet_hours_end(now):
-        waits.append(("quiet hours", end))
-    for reason, until in waits:
-        until = until or next_local_midnight(now)
-        if until >= latest:
-            return Decision("skip", reason)
-        return Decision("wait", reason, until)
-    return Decision("send")
+        reasons.append("automated messaging is paused")
+        until = max(until, now + PAUSE_RECHECK)
+    if end := quiet_hours_end(until):
+        reasons.append("quiet hours")
+        until = end
+    if not reasons:
+        return Decision("send")
+    if until >= latest:
+        return Decision("skip", reasons[0])
+    return Decision("wait", reasons[0], until)
 
 
 def send_due_reminders(*, now: datetime | None = None, dry_run: bool = False) -> list[Outcome]:
@@ -247,7 +253,7 @@ def send_due_reminders(*, now: datetime | None = None, dry_run: bool = False) ->
     if dry_run:
         paused, closed = _blocks(now)
         return [
-            _outcome(r, decide(r, now=now, paused=paused, closed_today=closed), dry_run=True)
+            _outcome(r, decide(r, now=now, paused=paused, closed_until=closed), dry_run=True)
             for r in _due(now)
         ]
     outcomes, claimed = _claim(now)
@@ -264,9 +270,16 @@ def _due(now: datetime) -> list[Reminder]:
     )
 
 
-def _blocks(now: datetime) -> tuple[bool, bool]:
+def _blocks(now: datetime) -> tuple[bool, datetime | None]:
+    """Whether staff paused automated messages, and until when a vacation closes the clinic."""
     paused = MessagingSettings.objects.filter(automated_paused=True).exists()
-    return paused, VacationPeriod.objects.covering(timezone.localdate(now)).exists()
+    latest_end = F("end_date").desc(nulls_first=True)  # open-ended first
+    vacation = VacationPeriod.objects.covering(timezone.localdate(now)).order_by(latest_end).first()
+    if vacation is None:
+        return paused, None
+    if vacation.reopens_on is None:  # open-ended: look again tomorrow
+        return paused, next_local_midnight(now)
+    return paused, timezone.make_aware(datetime.combine(vacation.reopens_on, time()))
 
 
 def _claim(now: datetime) -> tuple[list[Outcome], list[Reminder]]:
@@ -287,7 +300,7 @@ def _claim(now: datetime) -> tuple[list[Outcome], list[Reminder]]:
             .order_by("due_at", "id")[:BATCH]
         )
         for reminder in rows:
-            decision = decide(reminder, now=now, paused=paused, closed_today=closed)
+            decision = decide(reminder, now=now, paused=paused, closed_until=closed)
             if decision.action == "send":
                 Reminder.objects.filter(id=reminder.id).update(
                     next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
