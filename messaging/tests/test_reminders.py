@@ -77,6 +77,7 @@ def test_due_reminder_is_sent_as_a_template_with_three_buttons(monday, graph, cl
     assert payloads == [f"rm:ok:{monday.pk}", f"rm:no:{monday.pk}", f"rm:mv:{monday.pk}"]
     reminder = Reminder.objects.get()
     assert reminder.status == Reminder.Status.SENT
+    assert reminder.conversation is not None
     assert reminder.conversation.status == Conversation.Status.SENT
     assert NotificationEvent.objects.filter(event_type="reminder_sent").count() == 1
 
@@ -234,6 +235,7 @@ def test_transient_failure_is_retried_with_back_off(monday, graph, clinic):
     reminder = Reminder.objects.get()
     assert reminder.status == Reminder.Status.PLANNED
     assert reminder.last_error
+    assert reminder.next_attempt_at is not None
     assert reminder.next_attempt_at > riyadh(SUNDAY, 19, 1)
     [outcome] = run(clinic, riyadh(SUNDAY, 19, 10))
     assert outcome.action == "sent"

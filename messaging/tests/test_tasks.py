@@ -51,3 +51,9 @@ def test_sandbox_statuses_stop_at_an_unreachable_webhook():
     assert tasks.send_sandbox_statuses(message.id) == 0
     message.refresh_from_db()
     assert message.status == "accepted"
+
+
+@pytest.mark.django_db
+def test_reminder_tasks_report_what_they_did():
+    assert tasks.plan_reminders() == "0 planned, 0 re-planned, 0 cancelled"
+    assert tasks.send_reminders() == "0 reminders sent of 0 due"
