@@ -27,6 +27,7 @@ from messaging.models import (
 )
 from reservations.admin import VacationPeriodAdmin
 from reservations.models import VacationPeriod
+from reservations.services import reservations_in_vacation
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -246,7 +247,7 @@ class VacationPeriodMessagingAdmin(VacationPeriodAdmin):
     def affected_reservations(self, obj: VacationPeriod) -> str:
         if obj.pk is None:
             return "-"
-        found = vacations.affected_reservations(vacation=obj, today=timezone.localdate())
+        found = reservations_in_vacation(vacation=obj, today=timezone.localdate())
         rows = list(found.select_related("customer")[: self.shown_affected])
         if not rows:
             return str(_("None."))

@@ -6,8 +6,10 @@ lost task loses nothing (the sweep finds the work again).
 
 from django_q.tasks import async_task
 
-from messaging import delivery, reminders, sandbox, services
+from messaging import delivery, sandbox, services
 from messaging.models import Conversation
+from messaging.reminders import plan_reminders as plan
+from messaging.reminders import send_due_reminders
 
 
 def drain_inbound() -> str:
@@ -38,9 +40,9 @@ def send_sandbox_statuses(sandbox_message_id: int, statuses: list[str] | None = 
 
 
 def plan_reminders() -> str:
-    return str(reminders.plan_reminders())
+    return str(plan())
 
 
 def send_reminders() -> str:
-    outcomes = reminders.send_due_reminders()
+    outcomes = send_due_reminders()
     return f"{sum(o.action == 'sent' for o in outcomes)} reminders sent of {len(outcomes)} due"

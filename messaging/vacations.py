@@ -16,7 +16,8 @@ from messaging.events import record_event
 from messaging.formatting import format_day
 from messaging.models import Conversation, VacationNotice, VacationNotification
 from messaging.reminders import customer_language, reminder_choice, template_setting
-from reservations.models import Reservation, ReservationQuerySet, VacationPeriod
+from reservations.models import Reservation, VacationPeriod
+from reservations.services import reservations_in_vacation
 
 SEND_TASK = "messaging.tasks.send_outbound"
 NOTIFY_KEY = "vacation:"  # idempotency keys of the notifications (the sweep re-sends them if lost)
@@ -65,14 +66,6 @@ def take_vacation_notice(
     return [outgoing.text(notice_text(vacation, language=language))]
 
 
-def affected_reservations(*, vacation: VacationPeriod, today: date) -> ReservationQuerySet:
-    """Active reservations from today on that fall on the vacation's days."""
-    found = Reservation.objects.active().filter(date__gte=max(vacation.start_date, today))
-    if vacation.end_date is not None:
-        found = found.filter(date__lte=vacation.end_date)
-    return found.order_by("date", "time_slot", "id")
-
-
 def vacation_message(*, reservation: Reservation, vacation: VacationPeriod) -> outgoing.Outgoing:
     language = customer_language(reservation.customer)
     name, code = template_setting(settings.VACATION_NOTICE_TEMPLATES, language)
@@ -96,7 +89,7 @@ def notify_vacation_customers(*, vacation: VacationPeriod, by: str) -> int:
     rebook, once per reservation and vacation; return how many were sent now."""
     today = timezone.localdate()
     sent = 0
-    for reservation in affected_reservations(vacation=vacation, today=today).select_related(
+    for reservation in reservations_in_vacation(vacation=vacation, today=today).select_related(
         "customer"
     ):
         if reservation.customer.is_blocked:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from reservations import services
 from reservations.forms import BookForm, CancelForm, MoveForm
-from reservations.models import BookingRules, Reservation, Source, VacationPeriod
+from reservations.models import BookingRules, Reservation, Source
 from reservations.slots import week_start
 
 
@@ -28,14 +28,14 @@ from reservations.slots import week_start
 def schedule_day(request: HttpRequest) -> HttpResponse:
     day = _requested_day(request)
     [schedule] = services.schedule_days(start=day, end=day)
-    vacation = VacationPeriod.objects.covering(day).order_by("start_date").first()
+    vacation, affected = services.vacation_on(day=day)
     return render(
         request,
         "reservations/day.html",
         {
             "schedule": schedule,
             "vacation": vacation,
-            "vacation_affected": _vacation_affected(vacation) if vacation else 0,
+            "vacation_affected": affected,
             "day": day,
             "today": timezone.localdate(),
             "previous": day - timedelta(days=1),
@@ -43,16 +43,6 @@ def schedule_day(request: HttpRequest) -> HttpResponse:
             "type_choices": Reservation.Type.choices,
         },
     )
-
-
-def _vacation_affected(vacation: VacationPeriod) -> int:
-    """How many active reservations from today on fall in the vacation (staff may notify them)."""
-    found = Reservation.objects.active().filter(
-        date__gte=max(vacation.start_date, timezone.localdate())
-    )
-    if vacation.end_date is not None:
-        found = found.filter(date__lte=vacation.end_date)
-    return found.count()
 
 
 @staff_member_required

@@ -7,7 +7,8 @@ from customers.tests.factories import CustomerFactory
 from messaging import tasks
 from messaging.models import Conversation, NotificationEvent, VacationNotice, VacationNotification
 from messaging.tests.chat import Chat
-from messaging.vacations import affected_reservations, notify_vacation_customers
+from messaging.vacations import notify_vacation_customers
+from reservations.services import reservations_in_vacation
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clinic")]
@@ -95,7 +96,7 @@ def test_affected_reservations_are_the_active_ones_from_today_in_the_vacation(va
     ReservationFactory(
         date=SUNDAY + dt.timedelta(days=2), status="cancelled", cancelled_at=cancelled_at
     )
-    assert list(affected_reservations(vacation=vacation, today=SUNDAY)) == [inside]
+    assert list(reservations_in_vacation(vacation=vacation, today=SUNDAY)) == [inside]
 
 
 def test_notifying_affected_customers_sends_one_template_each_once(vacation, graph):
