@@ -229,6 +229,12 @@ def decide(
         return Decision("skip", "the customer is blocked")
     if VacationPeriod.objects.covering(reservation.date).exists():
         return Decision("skip", "the appointment falls in a vacation")
+    if (
+        reminder.kind == Reminder.Kind.DAY_BEFORE
+        and Reminder.Kind.HOURS_BEFORE in enabled_kinds()
+        and now >= due_at_for(reservation, Reminder.Kind.HOURS_BEFORE)
+    ):
+        return Decision("skip", "the reminder hours before goes instead")
     reasons = []
     until = now
     if closed_until is not None:

@@ -24,7 +24,7 @@ from django_q.tasks import async_task
 
 from customers.models import Customer
 from customers.phone import normalize_wa_id
-from messaging import bot, delivery, outgoing, whatsapp
+from messaging import bot, delivery, outgoing, vacations, whatsapp
 from messaging.delivery import apply_status_updates, enqueue, send_outbound_message, show_typing
 from messaging.events import record_event
 from messaging.models import (
@@ -367,7 +367,7 @@ def sweep_queues() -> SweepResult:
     for conv_id in Conversation.objects.filter(
         Q(idempotency_key__startswith="reengage:")
         | Q(idempotency_key__startswith=STAFF_KEY)
-        | Q(idempotency_key__startswith="vacation:"),
+        | Q(idempotency_key__startswith=vacations.NOTIFY_KEY),
         status=Conversation.Status.QUEUED,
         created_at__lt=now - timedelta(minutes=1),
         attempts__lt=settings.WHATSAPP_INBOUND_MAX_ATTEMPTS,

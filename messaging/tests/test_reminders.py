@@ -317,3 +317,19 @@ def test_two_runs_at_once_send_each_reminder_once(graph, clinic, reminder_settin
         f"+96650100{n:04d}" for n in range(12)
     )
     assert Reminder.objects.filter(status=Reminder.Status.SENT).count() == 12
+
+
+def test_late_day_before_reminder_gives_way_to_the_one_hours_before(
+    monday, graph, clinic, settings
+):
+    settings.REMINDER_HOURS_BEFORE = 3
+    services.set_automated_messaging_paused(paused=True, by="manager")
+    run(clinic, riyadh(SUNDAY, 19, 1))  # both held by the pause ...
+    services.set_automated_messaging_paused(paused=False, by="manager")
+    outcomes = {o.kind: o for o in run(clinic, riyadh(MONDAY, 8, 5))}  # ... until both are due
+    assert (outcomes["day_before"].action, outcomes["day_before"].detail) == (
+        "skip",
+        "the reminder hours before goes instead",
+    )
+    assert outcomes["hours_before"].action == "sent"
+    assert len(graph.sent) == 1
