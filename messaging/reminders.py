@@ -253,19 +253,34 @@ def decide(
     return Decision("wait", reasons[0], until)
 
 
+class _DryRun(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised to roll back the planning a dry run did to see what is due."""
+
+
 def send_due_reminders(*, now: datetime | None = None, dry_run: bool = False) -> list[Outcome]:
-    """Send the due reminders (or, with `dry_run`, only say what would happen to each)."""
+    """Send the due reminders; with `dry_run`, plan and decide in a transaction that is rolled
+    back, and only say what would happen to each."""
     now = now or timezone.now()
     if dry_run:
-        paused, closed = _blocks(now)
-        return [
-            _outcome(r, decide(r, now=now, paused=paused, closed_until=closed), dry_run=True)
-            for r in _due(now)
-        ]
+        return _preview(now)
     outcomes, claimed = _claim(now)
     for reminder in claimed:
         outcomes.append(deliver_reminder(reminder=reminder))
     return outcomes
+
+
+def _preview(now: datetime) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    try:
+        with transaction.atomic():
+            plan_reminders(now=now)
+            paused, closed = _blocks(now)
+            for reminder in _due(now):
+                decision = decide(reminder, now=now, paused=paused, closed_until=closed)
+                outcomes.append(_outcome(reminder, decision, dry_run=True))
+            raise _DryRun
+    except _DryRun:
+        return outcomes
 
 
 def _due(now: datetime) -> list[Reminder]:
