@@ -8,7 +8,7 @@ from django_q.tasks import async_task
 
 from messaging import delivery, sandbox, services
 from messaging.models import Conversation
-from messaging.reminders import plan_reminders as plan
+from messaging.reminder_planning import plan_reminders as plan
 from messaging.reminders import send_due_reminders
 
 

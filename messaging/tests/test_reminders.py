@@ -6,9 +6,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from customers.tests.factories import CustomerFactory
-from messaging import reminders, services
+from messaging import reminder_planning, reminders, services
 from messaging.models import Conversation, NotificationEvent, Reminder
-from messaging.reminders import plan_reminders, send_due_reminders
+from messaging.reminder_planning import plan_reminders
+from messaging.reminders import send_due_reminders
 from reservations import services as booking
 from reservations.models import Source
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
@@ -279,7 +280,7 @@ def test_two_planners_at_once_keep_one_row_per_kind(monday):
     plan_reminders()
     reminder = Reminder.objects.get()
     # The other planner read before this one wrote: its insert finds the row.
-    assert reminders._create(monday, Reminder.Kind.DAY_BEFORE) == 0
+    assert reminder_planning._create(monday, Reminder.Kind.DAY_BEFORE) == 0
     assert Reminder.objects.get() == reminder
 
 

@@ -2,7 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from messaging.reminders import plan_reminders, send_due_reminders
+from messaging.reminder_planning import plan_reminders
+from messaging.reminders import send_due_reminders
 
 
 class Command(BaseCommand):
