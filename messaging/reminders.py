@@ -8,11 +8,11 @@ reminder waits, and is dropped with a reason once it could no longer arrive in t
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from customers.models import Customer
@@ -87,9 +87,35 @@ class Decision:
     until: datetime | None = None
 
 
-def decide(
-    reminder: Reminder, *, now: datetime, paused: bool, closed_until: datetime | None
-) -> Decision:
+@dataclass(frozen=True)
+class Blocks:
+    """What holds automated messages back now, read once per run."""
+
+    paused: bool  # by staff
+    closed_until: datetime | None  # a vacation runs today: look again then
+    vacations: list[VacationPeriod]  # today's and later ones (appointments inside are dropped)
+
+    def on_vacation(self, day: date) -> bool:
+        return any(v.covers(day) for v in self.vacations)
+
+
+def _blocks(now: datetime) -> Blocks:
+    today = timezone.localdate(now)
+    paused = MessagingSettings.objects.filter(automated_paused=True).exists()
+    vacations = list(
+        VacationPeriod.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+    )
+    closed_until = None
+    running = [v for v in vacations if v.covers(today)]
+    if any(v.reopens_on is None for v in running):  # open-ended: look again tomorrow
+        closed_until = next_local_midnight(now)
+    elif running:
+        reopens = max(v.reopens_on for v in running if v.reopens_on)
+        closed_until = timezone.make_aware(datetime.combine(reopens, time()))
+    return Blocks(paused, closed_until, vacations)
+
+
+def decide(reminder: Reminder, *, now: datetime, blocks: Blocks) -> Decision:
     """What to do with a due reminder now: send it, wait (for the reopening after a vacation, the
     end of a pause or of the quiet hours), or drop it once it could no longer arrive in time."""
     reservation = reminder.reservation
@@ -102,7 +128,7 @@ def decide(
         return Decision("skip", "too late: the appointment is too close")
     if reservation.customer.is_blocked:
         return Decision("skip", "the customer is blocked")
-    if VacationPeriod.objects.covering(reservation.date).exists():
+    if blocks.on_vacation(reservation.date):
         return Decision("skip", "the appointment falls in a vacation")
     if (
         reminder.kind == Reminder.Kind.DAY_BEFORE
@@ -112,10 +138,10 @@ def decide(
         return Decision("skip", "the reminder hours before goes instead")
     reasons = []
     until = now
-    if closed_until is not None:
+    if blocks.closed_until is not None:
         reasons.append("vacation: nothing automated is sent until the reopening")
-        until = closed_until
-    if paused:
+        until = blocks.closed_until
+    if blocks.paused:
         reasons.append("automated messaging is paused")
         until = max(until, now + PAUSE_RECHECK)
     if end := quiet_hours_end(until):
@@ -149,9 +175,9 @@ def _preview(now: datetime) -> list[Outcome]:
     try:
         with transaction.atomic():
             plan_reminders(now=now)
-            paused, closed = _blocks(now)
+            blocks = _blocks(now)
             for reminder in _due(now):
-                decision = decide(reminder, now=now, paused=paused, closed_until=closed)
+                decision = decide(reminder, now=now, blocks=blocks)
                 outcomes.append(_outcome(reminder, decision, dry_run=True))
             raise _DryRun
     except _DryRun:
@@ -166,18 +192,6 @@ def _due(now: datetime) -> list[Reminder]:
     )
 
 
-def _blocks(now: datetime) -> tuple[bool, datetime | None]:
-    """Whether staff paused automated messages, and until when a vacation closes the clinic."""
-    paused = MessagingSettings.objects.filter(automated_paused=True).exists()
-    latest_end = F("end_date").desc(nulls_first=True)  # open-ended first
-    vacation = VacationPeriod.objects.covering(timezone.localdate(now)).order_by(latest_end).first()
-    if vacation is None:
-        return paused, None
-    if vacation.reopens_on is None:  # open-ended: look again tomorrow
-        return paused, next_local_midnight(now)
-    return paused, timezone.make_aware(datetime.combine(vacation.reopens_on, time()))
-
-
 def _claim(now: datetime) -> tuple[list[Outcome], list[Reminder]]:
     """Decide every due reminder under a row lock; return the outcomes and the ones to send.
 
@@ -187,7 +201,7 @@ def _claim(now: datetime) -> tuple[list[Outcome], list[Reminder]]:
     """
     outcomes: list[Outcome] = []
     claimed: list[Reminder] = []
-    paused, closed = _blocks(now)
+    blocks = _blocks(now)
     with transaction.atomic():
         rows = list(
             Reminder.objects.due(now)
@@ -196,7 +210,7 @@ def _claim(now: datetime) -> tuple[list[Outcome], list[Reminder]]:
             .order_by("due_at", "id")[:BATCH]
         )
         for reminder in rows:
-            decision = decide(reminder, now=now, paused=paused, closed_until=closed)
+            decision = decide(reminder, now=now, blocks=blocks)
             if decision.action == "send":
                 Reminder.objects.filter(id=reminder.id).update(
                     next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
