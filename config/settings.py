@@ -184,6 +184,33 @@ WHATSAPP_SANDBOX = env.bool("WHATSAPP_SANDBOX", default=False)
 if WHATSAPP_SANDBOX and not DEBUG:
     raise ImproperlyConfigured("WHATSAPP_SANDBOX=true is only allowed with DEBUG=true.")
 
+# ========================================================================= reminders and vacations
+# The reminder the day before, at this clinic-local time ("" = none).
+REMINDER_DAY_BEFORE_AT = env.str("REMINDER_DAY_BEFORE_AT", default="19:00")
+# A second reminder this many hours before the appointment (empty = none).
+_hours_before = env.str("REMINDER_HOURS_BEFORE", default="")
+REMINDER_HOURS_BEFORE = float(_hours_before) if _hours_before else None
+# Clinic-local hours when no reminder goes; a due one waits for their end ("" = none).
+REMINDER_QUIET_HOURS = env.str("REMINDER_QUIET_HOURS", default="22:00-08:00")
+# A reminder that could only go later than this before the appointment is dropped instead.
+REMINDER_MIN_NOTICE_MINUTES = env.int("REMINDER_MIN_NOTICE_MINUTES", default=60)
+# Approved templates per customer language: "en=name:code,ar=name:code". Body parameters: the
+# business, the day, the time; quick replies: Confirm, Cancel, Reschedule.
+REMINDER_TEMPLATES = env.dict(
+    "REMINDER_TEMPLATES", default={"en": "appointment_reminder:en", "ar": "appointment_reminder:ar"}
+)
+# A customer who writes during a vacation gets the notice once per "vacation" or once per "day".
+VACATION_NOTICE_ONCE_PER = env.str("VACATION_NOTICE_ONCE_PER", default="vacation")
+if VACATION_NOTICE_ONCE_PER not in {"vacation", "day"}:
+    raise ImproperlyConfigured('VACATION_NOTICE_ONCE_PER must be "vacation" or "day".')
+# After the notice the bot goes on (booking dates after the reopening) or stays quiet.
+VACATION_ALLOW_BOOKING_AFTER = env.bool("VACATION_ALLOW_BOOKING_AFTER", default=True)
+# Templates telling customers a vacation falls on their appointment (parameters: the business,
+# the appointment's day, the reopening day; quick reply: Reschedule). Same format as above.
+VACATION_NOTICE_TEMPLATES = env.dict(
+    "VACATION_NOTICE_TEMPLATES", default={"en": "vacation_notice:en", "ar": "vacation_notice:ar"}
+)
+
 # ============================================================================ django-q2
 # Configured on purpose (see README, "Background worker"):
 # - the ORM broker runs on SQLite and PostgreSQL with no other server;

@@ -4,21 +4,30 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
-from messaging import services
+from messaging import services, vacations
 from messaging.models import (
     BotSession,
     Conversation,
     InboundMessage,
+    MessagingSettings,
     NotificationEvent,
+    Reminder,
     SandboxMessage,
     StatusUpdate,
+    VacationNotice,
+    VacationNotification,
 )
+from reservations.admin import VacationPeriodAdmin
+from reservations.models import VacationPeriod
+from reservations.services import reservations_in_vacation
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -159,3 +168,121 @@ class BotSessionAdmin(ReadOnlyAdmin):
     list_select_related = ["customer"]
     search_fields = ["=customer__wa_id", "customer__customer_name"]
     ordering = ["-expires_at"]
+
+
+# ============================================================================ automated messaging
+@admin.register(MessagingSettings)
+class MessagingSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "paused_reason", "changed_by", "changed_at"]
+    fields = ["automated_paused", "paused_reason", "changed_by", "changed_at"]
+    readonly_fields = ["changed_by", "changed_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not MessagingSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: MessagingSettings, form: object, change: bool
+    ) -> None:
+        services.set_automated_messaging_paused(
+            paused=obj.automated_paused, by=request.user.get_username(), reason=obj.paused_reason
+        )
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "due_at",
+        "reservation",
+        "kind",
+        "status",
+        "reason",
+        "attempts",
+        "error_summary",
+        "sent_at",
+        "confirmed_at",
+    ]
+    list_filter = ["status", "kind", ("confirmed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=reservation__customer__wa_id", "reservation__customer__customer_name"]
+    list_select_related = ["reservation"]
+    date_hierarchy = "due_at"
+    ordering = ["-due_at", "-id"]
+
+    @admin.display(description=_("last error"))
+    def error_summary(self, obj: Reminder) -> str:
+        return Truncator(obj.last_error).chars(80)
+
+
+@admin.register(VacationNotice)
+class VacationNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer", "vacation", "day"]
+    list_select_related = ["customer", "vacation"]
+    search_fields = ["=customer__wa_id"]
+    ordering = ["-created_at", "-id"]
+
+
+@admin.register(VacationNotification)
+class VacationNotificationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "reservation", "vacation", "created_by", "conversation"]
+    list_select_related = ["reservation", "vacation", "conversation"]
+    search_fields = ["=reservation__customer__wa_id"]
+    ordering = ["-created_at", "-id"]
+
+
+# The vacation page (registered by reservations) gains what messaging knows: the reservations
+# the vacation falls on, and the action that tells their customers.
+admin.site.unregister(VacationPeriod)
+
+
+@admin.register(VacationPeriod)
+class VacationPeriodMessagingAdmin(VacationPeriodAdmin):
+    readonly_fields = [*VacationPeriodAdmin.readonly_fields, "affected_reservations"]
+    fields = [*VacationPeriodAdmin.fields, "affected_reservations"]
+    actions = ["notify_affected_customers"]
+    shown_affected = 200
+
+    @admin.display(description=_("active reservations on these days"))
+    def affected_reservations(self, obj: VacationPeriod) -> str:
+        if obj.pk is None:
+            return "-"
+        found = reservations_in_vacation(vacation=obj, today=timezone.localdate())
+        rows = list(found.select_related("customer")[: self.shown_affected])
+        if not rows:
+            return str(_("None."))
+        notified = set(
+            VacationNotification.objects.filter(vacation=obj).values_list(
+                "reservation_id", flat=True
+            )
+        )
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{} {}</a> {} {}</li>',
+            (
+                (
+                    reverse("admin:reservations_reservation_change", args=[r.pk]),
+                    f"{r.date:%Y-%m-%d}",
+                    f"{r.time_slot:%H:%M}",
+                    r.customer.customer_name or r.customer_id,
+                    _("(notified)") if r.pk in notified else "",
+                )
+                for r in rows
+            ),
+        )
+        return format_html("<ul class='affected'>{}</ul>", items)
+
+    @admin.action(description=_("Notify the customers whose appointments fall in the vacation"))
+    def notify_affected_customers(
+        self, request: HttpRequest, queryset: QuerySet[VacationPeriod]
+    ) -> None:
+        count = sum(
+            vacations.notify_vacation_customers(vacation=v, by=request.user.get_username())
+            for v in queryset
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d customer notified.", "%(count)d customers notified.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

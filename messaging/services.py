@@ -24,10 +24,16 @@ from django_q.tasks import async_task
 
 from customers.models import Customer
 from customers.phone import normalize_wa_id
-from messaging import bot, delivery, outgoing, whatsapp
+from messaging import bot, delivery, outgoing, vacations, whatsapp
 from messaging.delivery import apply_status_updates, enqueue, send_outbound_message, show_typing
 from messaging.events import record_event
-from messaging.models import Conversation, InboundMessage, SendRate, StatusUpdate
+from messaging.models import (
+    Conversation,
+    InboundMessage,
+    MessagingSettings,
+    SendRate,
+    StatusUpdate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -359,7 +365,9 @@ def sweep_queues() -> SweepResult:
     ).update(status=InboundMessage.Status.PENDING, locked_at=None, updated_at=now)
     applied = apply_status_updates(since=now - timedelta(days=1))
     for conv_id in Conversation.objects.filter(
-        Q(idempotency_key__startswith="reengage:") | Q(idempotency_key__startswith=STAFF_KEY),
+        Q(idempotency_key__startswith="reengage:")
+        | Q(idempotency_key__startswith=STAFF_KEY)
+        | Q(idempotency_key__startswith=vacations.NOTIFY_KEY),
         status=Conversation.Status.QUEUED,
         created_at__lt=now - timedelta(minutes=1),
         attempts__lt=settings.WHATSAPP_INBOUND_MAX_ATTEMPTS,
@@ -529,3 +537,24 @@ def mark_conversation_read(*, customer: Customer) -> None:
     """Staff have seen everything this customer wrote up to now."""
     customer.staff_read_at = timezone.now()
     customer.save(update_fields=["staff_read_at"])
+
+
+# ============================================================================ automated messaging
+@transaction.atomic
+def set_automated_messaging_paused(*, paused: bool, by: str, reason: str = "") -> MessagingSettings:
+    """Pause (or resume) automated messages such as reminders for the whole business."""
+    row = MessagingSettings.objects.select_for_update().get_or_create(
+        id=MessagingSettings.SINGLETON_ID
+    )[0]
+    was_paused = row.automated_paused
+    row.automated_paused = paused
+    row.paused_reason = reason if paused else ""
+    row.changed_by = by
+    row.changed_at = timezone.now()
+    row.save()
+    if was_paused != paused:
+        record_event(
+            event_type="automated_messaging_paused" if paused else "automated_messaging_resumed",
+            data={"by": by, "reason": reason},
+        )
+    return row

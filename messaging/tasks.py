@@ -8,6 +8,8 @@ from django_q.tasks import async_task
 
 from messaging import delivery, events, sandbox, services
 from messaging.models import Conversation
+from messaging.reminder_planning import plan_reminders as plan
+from messaging.reminders import send_due_reminders
 
 
 def drain_inbound() -> str:
@@ -42,3 +44,12 @@ def send_sandbox_statuses(sandbox_message_id: int, statuses: list[str] | None = 
     return sandbox.send_statuses(
         sandbox_message_id=sandbox_message_id, statuses=statuses or ["sent", "delivered"]
     )
+
+
+def plan_reminders() -> str:
+    return str(plan())
+
+
+def send_reminders() -> str:
+    outcomes = send_due_reminders()
+    return f"{sum(o.action == 'sent' for o in outcomes)} reminders sent of {len(outcomes)} due"

@@ -36,11 +36,14 @@ from reservations.slots import week_start
 def schedule_day(request: HttpRequest) -> HttpResponse:
     day = _requested_day(request)
     [schedule] = services.schedule_days(start=day, end=day)
+    vacation, affected = services.vacation_on(day=day)
     return render(
         request,
         "reservations/day.html",
         {
             "schedule": schedule,
+            "vacation": vacation,
+            "vacation_affected": affected,
             "day": day,
             "today": timezone.localdate(),
             "previous": day - timedelta(days=1),

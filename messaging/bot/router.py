@@ -1,11 +1,12 @@
 """The entry point: read one inbound message, route it to a flow, return the replies."""
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from messaging import outgoing
-from messaging.bot import appointments, booking, ids, menu
+from messaging import outgoing, vacations
+from messaging.bot import appointments, booking, ids, menu, reminders
 from messaging.bot.ids import Step
 from messaging.bot.menu import Replies, main_menu
 from messaging.bot.turn import (
@@ -37,6 +38,10 @@ def reply_to(message: Message, *, customer: Customer) -> list[outgoing.Outgoing]
         return []
     turn = start_turn(message, customer)
     with translation.override(turn.language):
+        notice = vacation_notice(turn)
+        if notice is not None and not settings.VACATION_ALLOW_BOOKING_AFTER:
+            finish_turn(turn)
+            return notice  # the bot stays quiet after the notice until the reopening
         if message.type not in READABLE_TYPES:
             replies = menu.media_answer(turn, message.type)
         elif message.reply_id:
@@ -47,7 +52,17 @@ def reply_to(message: Message, *, customer: Customer) -> list[outgoing.Outgoing]
         if turn.first:
             replies = menu.greet(turn, replies)
     finish_turn(turn)
-    return replies
+    return (notice or []) + replies
+
+
+def vacation_notice(turn: Turn) -> Replies | None:
+    """During a vacation: the notice (empty once the customer has had it); otherwise None."""
+    vacation = vacations.running_vacation(turn.today)
+    if vacation is None:
+        return None
+    return vacations.take_vacation_notice(
+        customer=turn.customer, vacation=vacation, today=turn.today, language=turn.language
+    )
 
 
 def on_tap(turn: Turn, reply_id: str) -> Replies:
@@ -67,6 +82,8 @@ def on_tap(turn: Turn, reply_id: str) -> Replies:
         return booking.on_step(turn, step)
     if tapped := ids.parse_appointment(reply_id):
         return appointments.on_tap(turn, *tapped)
+    if reminders.is_reminder_choice(reply_id):
+        return reminders.on_tap(turn, reply_id)
     return [main_menu(turn, lead=_("Sorry, that choice is no longer available."))]
 
 

@@ -83,6 +83,10 @@ class Chat:
             }
         )
 
+    def tap_template(self, payload: str, text: str = "tap") -> list[Reply]:
+        """Tap a quick reply of a template message (an inbound "button" message)."""
+        return self._send({"type": "button", "button": {"payload": payload, "text": text}})
+
     def _send(self, content: dict[str, Any]) -> list[Reply]:
         item = {
             "from": self.wa_id,

@@ -1,11 +1,19 @@
 """The admin is the staff's main tool: every page loads, searches work, logs are read-only."""
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
-from messaging.models import BotSession, Conversation, InboundMessage
+from messaging.models import (
+    BotSession,
+    Conversation,
+    InboundMessage,
+    MessagingSettings,
+    NotificationEvent,
+    Reminder,
+)
 from messaging.tests.factories import (
     ConversationFactory,
     InboundMessageFactory,
@@ -23,6 +31,10 @@ MODELS = [
     ("messaging", "statusupdate"),
     ("messaging", "sandboxmessage"),
     ("messaging", "botsession"),
+    ("messaging", "reminder"),
+    ("messaging", "messagingsettings"),
+    ("messaging", "vacationnotice"),
+    ("messaging", "vacationnotification"),
 ]
 
 
@@ -144,3 +156,53 @@ def test_admin_changelist_query_count_does_not_grow_with_rows(
     ):
         with django_assert_max_num_queries(12):
             assert staff_client.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_pause_switch_in_the_admin_pauses_automated_messaging(staff_client):
+    url = reverse("admin:messaging_messagingsettings_add")
+    response = staff_client.post(
+        url, {"automated_paused": "on", "paused_reason": "system migration"}, follow=True
+    )
+    assert response.status_code == 200
+    row = MessagingSettings.objects.get()
+    assert (row.automated_paused, row.paused_reason, row.changed_by) == (
+        True,
+        "system migration",
+        "reception",
+    )
+    assert NotificationEvent.objects.filter(event_type="automated_messaging_paused").exists()
+    assert staff_client.get(url).status_code == 403  # one row only
+    change = reverse("admin:messaging_messagingsettings_change", args=[row.pk])
+    staff_client.post(change, {"paused_reason": ""}, follow=True)
+    row.refresh_from_db()
+    assert not row.automated_paused
+    assert NotificationEvent.objects.filter(event_type="automated_messaging_resumed").exists()
+
+
+@pytest.mark.django_db
+def test_messaging_settings_are_one_row_in_the_database():
+    MessagingSettings.load()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MessagingSettings.objects.create(id=2)
+
+
+@pytest.mark.django_db
+def test_failed_reminders_are_listed_for_staff(staff_client):
+    reservation = ReservationFactory()
+    Reminder.objects.create(
+        reservation=reservation,
+        kind=Reminder.Kind.DAY_BEFORE,
+        slot_date=reservation.date,
+        slot_time=reservation.time_slot,
+        due_at=timezone.now(),
+        status=Reminder.Status.FAILED,
+        last_error="(132001) template does not exist",
+    )
+    url = reverse("admin:messaging_reminder_changelist")
+    content = staff_client.get(url, {"status__exact": "failed"}).content.decode()
+    assert "template does not exist" in content
+    assert (
+        "template does not exist"
+        not in staff_client.get(url, {"status__exact": "sent"}).content.decode()
+    )

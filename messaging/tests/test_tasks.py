@@ -1,5 +1,7 @@
 import pytest
+from django.core.management import call_command
 from django.utils.module_loading import import_string
+from django_q.models import Schedule
 
 from messaging import services, tasks
 from messaging.management.commands.setup_schedules import SCHEDULES
@@ -51,3 +53,19 @@ def test_sandbox_statuses_stop_at_an_unreachable_webhook():
     assert tasks.send_sandbox_statuses(message.id) == 0
     message.refresh_from_db()
     assert message.status == "accepted"
+
+
+@pytest.mark.django_db
+def test_reminder_tasks_report_what_they_did():
+    assert tasks.plan_reminders() == "0 planned, 0 re-planned, 0 cancelled"
+    assert tasks.send_reminders() == "0 reminders sent of 0 due"
+
+
+@pytest.mark.django_db
+def test_setup_schedules_runs_the_reminders_every_few_minutes():
+    call_command("setup_schedules")
+    call_command("setup_schedules")
+    minutes = dict(
+        Schedule.objects.filter(func__contains="reminders").values_list("func", "minutes")
+    )
+    assert minutes == {"messaging.tasks.plan_reminders": 5, "messaging.tasks.send_reminders": 2}

@@ -5,6 +5,8 @@ from django_q.models import Schedule
 
 SCHEDULES = [
     # name, task, minutes between runs
+    ("messaging: plan reminders", "messaging.tasks.plan_reminders", 5),
+    ("messaging: send due reminders", "messaging.tasks.send_reminders", 2),
     ("messaging: sweep the WhatsApp queues", "messaging.tasks.sweep", 1),
     ("messaging: prune old notification events", "messaging.tasks.prune_events", 60),
 ]

@@ -1,0 +1,349 @@
+"""Appointment reminders: send what is due, exactly once (planning: messaging.reminder_planning).
+
+A reminder goes as an approved template (it may go outside the 24-hour window) with the quick
+replies Confirm / Cancel / Reschedule, whose payloads name the reservation ("rm:ok:42"). Nothing
+goes on a vacation day, inside the quiet hours or while staff pause automated messaging: a due
+reminder waits, and is dropped with a reason once it could no longer arrive in time.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from customers.models import Customer
+from messaging import outgoing, whatsapp
+from messaging.delivery import send_outbound_message
+from messaging.events import record_event
+from messaging.formatting import format_day, format_time
+from messaging.models import Conversation, MessagingSettings, Reminder
+from messaging.reminder_planning import (
+    CANCELLED_REASON,
+    due_at_for,
+    enabled_kinds,
+    next_local_midnight,
+    plan_reminders,
+    quiet_hours_end,
+    replan_reminder,
+)
+from reservations.models import Reservation, VacationPeriod
+
+logger = logging.getLogger(__name__)
+
+BATCH = 200  # reminders claimed per transaction
+CLAIM_SECONDS = 120  # a claimed reminder is another worker's again after this (a crash)
+PAUSE_RECHECK = timedelta(minutes=5)
+VERBS = {"ok": "confirm", "no": "cancel", "mv": "reschedule"}
+
+
+def reminder_choice(verb: str, reservation_id: int) -> str:
+    """A quick-reply payload: "rm:ok:42" (confirm), "rm:no:42" (cancel), "rm:mv:42" (move)."""
+    return f"rm:{verb}:{reservation_id}"
+
+
+def parse_reminder_choice(value: str) -> tuple[str, int] | None:
+    parts = value.split(":")
+    if len(parts) != 3 or parts[0] != "rm" or parts[1] not in VERBS or not parts[2].isdigit():
+        return None
+    return parts[1], int(parts[2])
+
+
+def template_setting(setting: dict[str, str], language: str) -> tuple[str, str]:
+    """(template name, language code) for `language` from a "name:code" per-language setting."""
+    value = setting.get(language) or setting.get("en") or next(iter(setting.values()))
+    name, _, code = value.partition(":")
+    return name, code or language
+
+
+def customer_language(customer: Customer) -> str:
+    return customer.language or settings.LANGUAGE_CODE
+
+
+# ============================================================================ sending
+@dataclass(frozen=True)
+class Outcome:
+    reminder_id: int
+    wa_id: str
+    kind: str
+    appointment: datetime
+    action: str  # send, sent, retry, failed, wait, skip, cancel, replan
+    detail: str = ""
+
+    def __str__(self) -> str:
+        when = timezone.localtime(self.appointment).strftime("%Y-%m-%d %H:%M")
+        text = f"{self.action:<7} reminder {self.reminder_id} ({self.kind}) to {self.wa_id}"
+        text += f" for {when}"
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # send, wait, skip, cancel, replan
+    detail: str = ""
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """What holds automated messages back now, read once per run."""
+
+    paused: bool  # by staff
+    closed_until: datetime | None  # a vacation runs today: look again then
+    vacations: list[VacationPeriod]  # today's and later ones (appointments inside are dropped)
+
+    def on_vacation(self, day: date) -> bool:
+        return any(v.covers(day) for v in self.vacations)
+
+
+def _blocks(now: datetime) -> Blocks:
+    today = timezone.localdate(now)
+    paused = MessagingSettings.objects.filter(automated_paused=True).exists()
+    vacations = list(
+        VacationPeriod.objects.filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+    )
+    closed_until = None
+    running = [v for v in vacations if v.covers(today)]
+    if any(v.reopens_on is None for v in running):  # open-ended: look again tomorrow
+        closed_until = next_local_midnight(now)
+    elif running:
+        reopens = max(v.reopens_on for v in running if v.reopens_on)
+        closed_until = timezone.make_aware(datetime.combine(reopens, time()))
+    return Blocks(paused, closed_until, vacations)
+
+
+def decide(reminder: Reminder, *, now: datetime, blocks: Blocks) -> Decision:
+    """What to do with a due reminder now: send it, wait (for the reopening after a vacation, the
+    end of a pause or of the quiet hours), or drop it once it could no longer arrive in time."""
+    reservation = reminder.reservation
+    if not reservation.is_active:
+        return Decision("cancel", CANCELLED_REASON)
+    if not reminder.matches_slot(reservation.date, reservation.time_slot):
+        return Decision("replan", "the reservation moved")
+    latest = reservation.starts_at - timedelta(minutes=settings.REMINDER_MIN_NOTICE_MINUTES)
+    if now >= latest:
+        return Decision("skip", "too late: the appointment is too close")
+    if reservation.customer.is_blocked:
+        return Decision("skip", "the customer is blocked")
+    if blocks.on_vacation(reservation.date):
+        return Decision("skip", "the appointment falls in a vacation")
+    if (
+        reminder.kind == Reminder.Kind.DAY_BEFORE
+        and Reminder.Kind.HOURS_BEFORE in enabled_kinds()
+        and now >= due_at_for(reservation, Reminder.Kind.HOURS_BEFORE)
+    ):
+        return Decision("skip", "the reminder hours before goes instead")
+    reasons = []
+    until = now
+    if blocks.closed_until is not None:
+        reasons.append("vacation: nothing automated is sent until the reopening")
+        until = blocks.closed_until
+    if blocks.paused:
+        reasons.append("automated messaging is paused")
+        until = max(until, now + PAUSE_RECHECK)
+    if end := quiet_hours_end(until):
+        reasons.append("quiet hours")
+        until = end
+    if not reasons:
+        return Decision("send")
+    if until >= latest:
+        return Decision("skip", reasons[0])
+    return Decision("wait", reasons[0], until)
+
+
+class _DryRun(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised to roll back the planning a dry run did to see what is due."""
+
+
+def send_due_reminders(*, now: datetime | None = None, dry_run: bool = False) -> list[Outcome]:
+    """Send the due reminders; with `dry_run`, plan and decide in a transaction that is rolled
+    back, and only say what would happen to each."""
+    now = now or timezone.now()
+    if dry_run:
+        return _preview(now)
+    outcomes, claimed = _claim(now)
+    for reminder in claimed:
+        outcomes.append(deliver_reminder(reminder=reminder))
+    return outcomes
+
+
+def _preview(now: datetime) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    try:
+        with transaction.atomic():
+            plan_reminders(now=now)
+            blocks = _blocks(now)
+            for reminder in _due(now):
+                decision = decide(reminder, now=now, blocks=blocks)
+                outcomes.append(_outcome(reminder, decision, dry_run=True))
+            raise _DryRun
+    except _DryRun:
+        return outcomes
+
+
+def _due(now: datetime) -> list[Reminder]:
+    return list(
+        Reminder.objects.due(now)
+        .select_related("reservation__customer")
+        .order_by("due_at", "id")[:BATCH]
+    )
+
+
+def _claim(now: datetime) -> tuple[list[Outcome], list[Reminder]]:
+    """Decide every due reminder under a row lock; return the outcomes and the ones to send.
+
+    `FOR UPDATE SKIP LOCKED` keeps PostgreSQL workers apart, and a claimed reminder is held (its
+    next attempt moved past the claim time) before the lock goes, so a second run finds nothing.
+    SQLite takes the write lock at BEGIN, which serialises the runs.
+    """
+    outcomes: list[Outcome] = []
+    claimed: list[Reminder] = []
+    blocks = _blocks(now)
+    with transaction.atomic():
+        rows = list(
+            Reminder.objects.due(now)
+            .select_related("reservation__customer")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("due_at", "id")[:BATCH]
+        )
+        for reminder in rows:
+            decision = decide(reminder, now=now, blocks=blocks)
+            if decision.action == "send":
+                Reminder.objects.filter(id=reminder.id).update(
+                    next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS),
+                    attempts=F("attempts") + 1,
+                    reason="",
+                    updated_at=now,
+                )
+                reminder.attempts += 1
+                claimed.append(reminder)
+                continue
+            _apply(reminder, decision, now)
+            outcomes.append(_outcome(reminder, decision))
+    return outcomes, claimed
+
+
+def _apply(reminder: Reminder, decision: Decision, now: datetime) -> None:
+    rows = Reminder.objects.filter(id=reminder.id)
+    if decision.action == "replan":
+        replan_reminder(reminder=reminder, reservation=reminder.reservation)
+    elif decision.action == "wait":
+        rows.update(next_attempt_at=decision.until, reason=decision.detail, updated_at=now)
+    elif decision.action == "cancel":
+        rows.update(status=Reminder.Status.CANCELLED, reason=decision.detail, updated_at=now)
+    else:
+        rows.update(status=Reminder.Status.SKIPPED, reason=decision.detail, updated_at=now)
+        record_event(
+            event_type="reminder_skipped",
+            data={"reminder_id": reminder.id, "kind": reminder.kind, "reason": decision.detail},
+            wa_id=reminder.reservation.customer_id,
+        )
+
+
+def _outcome(reminder: Reminder, decision: Decision, *, dry_run: bool = False) -> Outcome:
+    detail = decision.detail
+    if decision.until is not None:
+        until = timezone.localtime(decision.until).strftime("%Y-%m-%d %H:%M")
+        detail = f"{detail} (until {until})"
+    action = decision.action
+    if dry_run and action == "send":
+        detail = "would be sent now"
+    return Outcome(
+        reminder.id,
+        reminder.reservation.customer_id,
+        reminder.kind,
+        reminder.reservation.starts_at,
+        action,
+        detail,
+    )
+
+
+def reminder_message(*, reservation: Reservation) -> outgoing.Outgoing:
+    language = customer_language(reservation.customer)
+    name, code = template_setting(settings.REMINDER_TEMPLATES, language)
+    return outgoing.template(
+        name,
+        code,
+        params=[
+            settings.BUSINESS_NAME,
+            format_day(reservation.date, language=language),
+            format_time(reservation.time_slot, language=language),
+        ],
+        quick_replies=[reminder_choice(verb, reservation.pk) for verb in VERBS],
+    )
+
+
+def deliver_reminder(*, reminder: Reminder) -> Outcome:
+    """Send one claimed reminder through the outbox (its idempotency key makes a retry safe)."""
+    reservation = reminder.reservation
+    key = f"reminder:{reminder.id}:{reminder.slot_date.isoformat()}T{reminder.slot_time:%H:%M}"
+    message = reminder_message(reservation=reservation)
+    conversation, _ = Conversation.objects.get_or_create(
+        idempotency_key=key,
+        defaults={
+            "customer": reservation.customer,
+            "role": Conversation.Role.ASSISTANT,
+            "message": message.preview,
+            "message_type": message.type,
+            "status": Conversation.Status.QUEUED,
+            "payload": message.body(reservation.customer_id),
+        },
+    )
+    rows = Reminder.objects.filter(id=reminder.id)
+    rows.update(conversation=conversation)
+    now = timezone.now()
+    try:
+        send_outbound_message(conversation=conversation)
+    except whatsapp.WhatsAppError as exc:  # retryable: back off, or give up after the attempts
+        if reminder.attempts < settings.WHATSAPP_INBOUND_MAX_ATTEMPTS:
+            delay = whatsapp.backoff_seconds(reminder.attempts)
+            rows.update(
+                next_attempt_at=now + timedelta(seconds=delay), last_error=str(exc), updated_at=now
+            )
+            return _result(reminder, "retry", f"{exc} (again in {delay:.0f} s)")
+        Conversation.objects.filter(id=conversation.id, status=Conversation.Status.QUEUED).update(
+            status=Conversation.Status.FAILED, status_at=now, error_message=str(exc)
+        )
+        return _fail(reminder, str(exc))
+    conversation.refresh_from_db()
+    if conversation.status == Conversation.Status.FAILED:
+        return _fail(reminder, conversation.error_message or "failed")
+    rows.update(status=Reminder.Status.SENT, sent_at=now, next_attempt_at=None, updated_at=now)
+    record_event(
+        event_type="reminder_sent",
+        data={"reminder_id": reminder.id, "kind": reminder.kind, "reservation_id": reservation.pk},
+        wa_id=reservation.customer_id,
+    )
+    return _result(reminder, "sent")
+
+
+def _fail(reminder: Reminder, error: str) -> Outcome:
+    logger.error("reminder %s cannot be sent: %s", reminder.id, error)
+    Reminder.objects.filter(id=reminder.id).update(
+        status=Reminder.Status.FAILED, last_error=error, updated_at=timezone.now()
+    )
+    record_event(
+        event_type="reminder_failed",
+        data={"reminder_id": reminder.id, "kind": reminder.kind, "error": error},
+        wa_id=reminder.reservation.customer_id,
+    )
+    return _result(reminder, "failed", error)
+
+
+def _result(reminder: Reminder, action: str, detail: str = "") -> Outcome:
+    return _outcome(reminder, Decision(action, detail))
+
+
+# ============================================================================ the customer's answer
+def confirm_reservation(*, reservation: Reservation) -> None:
+    """The customer confirmed they will come (kept on the reservation's reminders)."""
+    now = timezone.now()
+    Reminder.objects.filter(reservation=reservation).update(confirmed_at=now, updated_at=now)
+    record_event(
+        event_type="reservation_confirmed",
+        data={"reservation_id": reservation.pk},
+        wa_id=reservation.customer_id,
+    )
