@@ -27,7 +27,7 @@ from messaging.models import (
 )
 from reservations.admin import VacationPeriodAdmin
 from reservations.models import VacationPeriod
-from reservations.services import reservations_in_vacation
+from reservations.vacations import reservations_in_vacation
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -17,7 +17,7 @@ from messaging.formatting import format_day
 from messaging.models import Conversation, VacationNotice, VacationNotification
 from messaging.reminders import customer_language, reminder_choice, template_setting
 from reservations.models import Reservation, VacationPeriod
-from reservations.services import reservations_in_vacation
+from reservations.vacations import reservations_in_vacation
 
 SEND_TASK = "messaging.tasks.send_outbound"
 NOTIFY_KEY = "vacation:"  # idempotency keys of the notifications (the sweep re-sends them if lost)

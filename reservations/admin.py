@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from reservations import exports, services
+from reservations import exports, services, vacations
 from reservations.models import (
     BookingRules,
     OpeningInterval,
@@ -206,6 +206,18 @@ class VacationPeriodAdmin(admin.ModelAdmin):
     date_hierarchy = "start_date"
     readonly_fields = ["duration_days", "created_at", "updated_at"]
     fields = ["title", "start_date", "end_date", "duration_days", "created_at", "updated_at"]
+
+    def save_model(
+        self, request: HttpRequest, obj: VacationPeriod, form: Any, change: bool
+    ) -> None:
+        vacations.save_vacation(vacation=obj, by=request.user.get_username())
+
+    def delete_model(self, request: HttpRequest, obj: VacationPeriod) -> None:
+        vacations.delete_vacation(vacation=obj, by=request.user.get_username())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[VacationPeriod]) -> None:
+        for vacation in queryset:
+            vacations.delete_vacation(vacation=vacation, by=request.user.get_username())
 
 
 class OpeningIntervalFormSet(forms.BaseInlineFormSet):

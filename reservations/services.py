@@ -45,7 +45,6 @@ from reservations.errors import (
 from reservations.models import (
     BookingRules,
     Reservation,
-    ReservationQuerySet,
     Source,
     VacationPeriod,
     WeeklySchedule,
@@ -485,21 +484,3 @@ def _sync(target: Reservation, source: Reservation) -> None:
     for name in ("date", "time_slot", "type", "status", "cancelled_at", "cancelled_source"):
         setattr(target, name, getattr(source, name))
     target.updated_at = source.updated_at
-
-
-def reservations_in_vacation(*, vacation: VacationPeriod, today: date) -> ReservationQuerySet:
-    """Active reservations from `today` on that fall on the vacation's days (staff may tell
-    their customers)."""
-    found = Reservation.objects.active().filter(date__gte=max(vacation.start_date, today))
-    if vacation.end_date is not None:
-        found = found.filter(date__lte=vacation.end_date)
-    return found.order_by("date", "time_slot", "id")
-
-
-def vacation_on(*, day: date) -> tuple[VacationPeriod | None, int]:
-    """The vacation that closes the clinic on `day`, and how many active reservations from today
-    on fall in it (0 without one)."""
-    vacation = VacationPeriod.objects.covering(day).order_by("start_date", "id").first()
-    if vacation is None:
-        return None, 0
-    return vacation, reservations_in_vacation(vacation=vacation, today=timezone.localdate()).count()

@@ -25,7 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET, require_POST
 
-from reservations import exports, services
+from reservations import exports, services, vacations
 from reservations.forms import AttendanceForm, BookForm, CancelForm, ExportForm, MoveForm
 from reservations.models import BookingRules, Reservation, Source
 from reservations.slots import week_start
@@ -36,7 +36,7 @@ from reservations.slots import week_start
 def schedule_day(request: HttpRequest) -> HttpResponse:
     day = _requested_day(request)
     [schedule] = services.schedule_days(start=day, end=day)
-    vacation, affected = services.vacation_on(day=day)
+    vacation, affected = vacations.vacation_on(day=day)
     return render(
         request,
         "reservations/day.html",

@@ -8,8 +8,8 @@ from messaging import tasks
 from messaging.models import Conversation, NotificationEvent, VacationNotice, VacationNotification
 from messaging.tests.chat import Chat
 from messaging.vacations import notify_vacation_customers
-from reservations.services import reservations_in_vacation
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
+from reservations.vacations import reservations_in_vacation
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clinic")]
 
