@@ -8,7 +8,6 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import sandbox, services, whatsapp
 
@@ -95,7 +95,7 @@ def sandbox_graph_messages(
 
 
 @sandbox_only
-@staff_member_required
+@staff_required("messaging.use_sandbox")
 @require_GET
 def sandbox_chat(request: HttpRequest) -> HttpResponse:
     return render(
@@ -106,7 +106,7 @@ def sandbox_chat(request: HttpRequest) -> HttpResponse:
 
 
 @sandbox_only
-@staff_member_required
+@staff_required("messaging.use_sandbox")
 @require_GET
 def sandbox_thread(request: HttpRequest) -> JsonResponse:
     try:
@@ -118,7 +118,7 @@ def sandbox_thread(request: HttpRequest) -> JsonResponse:
 
 
 @sandbox_only
-@staff_member_required
+@staff_required("messaging.use_sandbox")
 @require_POST
 def sandbox_send(request: HttpRequest) -> JsonResponse:
     try:

@@ -7,7 +7,6 @@ messages in the staff member's language.
 from datetime import date, timedelta
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -17,13 +16,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from config.permissions import staff_required
 from reservations import services
 from reservations.forms import BookForm, CancelForm, MoveForm
 from reservations.models import BookingRules, Reservation, Source
 from reservations.slots import week_start
 
 
-@staff_member_required
+@staff_required("reservations.view_schedule")
 @require_GET
 def schedule_day(request: HttpRequest) -> HttpResponse:
     day = _requested_day(request)
@@ -42,7 +42,7 @@ def schedule_day(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_required("reservations.view_schedule")
 @require_GET
 def schedule_week(request: HttpRequest) -> HttpResponse:
     day = _requested_day(request)
@@ -63,7 +63,7 @@ def schedule_week(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_required("reservations.add_reservation")
 @require_POST
 def book(request: HttpRequest) -> HttpResponse:
     form = BookForm(request.POST)
@@ -86,7 +86,7 @@ def book(request: HttpRequest) -> HttpResponse:
     return _back(request, reservation.date)
 
 
-@staff_member_required
+@staff_required("reservations.change_reservation")
 @require_POST
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = get_object_or_404(Reservation, pk=pk)
@@ -109,7 +109,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reservation.date)
 
 
-@staff_member_required
+@staff_required("reservations.change_reservation")
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = get_object_or_404(Reservation, pk=pk)
