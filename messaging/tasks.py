@@ -6,7 +6,7 @@ lost task loses nothing (the sweep finds the work again).
 
 from django_q.tasks import async_task
 
-from messaging import delivery, sandbox, services
+from messaging import delivery, privacy, sandbox, services
 from messaging.models import Conversation
 
 
@@ -35,3 +35,10 @@ def send_sandbox_statuses(sandbox_message_id: int, statuses: list[str] | None = 
     return sandbox.send_statuses(
         sandbox_message_id=sandbox_message_id, statuses=statuses or ["sent", "delivered"]
     )
+
+
+def apply_retention() -> str:
+    result = privacy.apply_retention()
+    if result.more:
+        async_task("messaging.tasks.apply_retention")
+    return str(result)

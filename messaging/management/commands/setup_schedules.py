@@ -6,6 +6,7 @@ from django_q.models import Schedule
 SCHEDULES = [
     # name, task, minutes between runs
     ("messaging: sweep the WhatsApp queues", "messaging.tasks.sweep", 1),
+    ("messaging: conversation retention", "messaging.tasks.apply_retention", 24 * 60),
 ]
 
 
