@@ -259,5 +259,9 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django-q": {"level": env.str("Q_LOG_LEVEL", default="INFO"), "propagate": True}},
+    "loggers": {
+        "django-q": {"level": env.str("Q_LOG_LEVEL", default="INFO"), "propagate": True},
+        # Lockouts are warnings; every login's bookkeeping at INFO is noise.
+        "axes": {"level": env.str("AXES_LOG_LEVEL", default="WARNING"), "propagate": True},
+    },
 }
