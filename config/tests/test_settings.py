@@ -144,3 +144,10 @@ def test_sandbox_refuses_to_start_without_debug():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "WHATSAPP_SANDBOX=true is only allowed with DEBUG=true" in result.stderr
+
+
+def test_an_unknown_retention_mode_refuses_to_start():
+    env = {**PRODUCTION_ENV, "CONVERSATION_RETENTION_MODE": "shred"}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert 'CONVERSATION_RETENTION_MODE must be "anonymise" or "delete"' in result.stderr
