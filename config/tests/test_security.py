@@ -58,6 +58,12 @@ ADMIN_ACTIONS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Logins here are about who gets in, not about the hash: skip PBKDF2's deliberate cost."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass(frozen=True)
 class Route:
     route: str
