@@ -33,7 +33,8 @@ from django.http import HttpRequest, HttpResponse
 RECEPTIONIST = "Receptionist"
 MANAGER = "Manager"
 
-# "app_label.codename"; nothing here opens raw logs, queues, booking rules, users or groups.
+# "app_label.codename"; nothing here opens raw logs, queues, booking rules, users or groups, and
+# no bulk export (reservations.export_reservations is the Manager's).
 RECEPTIONIST_PERMISSIONS = [
     "reservations.view_schedule",
     "reservations.view_reservation",
@@ -43,6 +44,7 @@ RECEPTIONIST_PERMISSIONS = [
     "customers.view_customer",
     "customers.change_customer",
     "messaging.use_inbox",
+    "messaging.view_events",
 ]
 
 

@@ -164,6 +164,7 @@ class NotificationEvent(models.Model):
         verbose_name = _("event")
         verbose_name_plural = _("events")
         ordering = ["-created_at", "-id"]
+        permissions = [("view_events", _("Can see the events page and the bell"))]
         indexes = [
             Index(fields=["event_type"], name="idx_notification_events_type"),
             Index(fields=["ts_iso"], name="idx_notification_events_ts"),
