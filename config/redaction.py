@@ -1,6 +1,7 @@
-"""A logging filter that masks the configured secrets in every record a handler writes."""
+"""A logging filter that masks the configured secrets, and phone numbers, in every record."""
 
 import logging
+import re
 
 from django.conf import settings
 
@@ -12,6 +13,10 @@ SECRET_SETTINGS = [
     "WHATSAPP_VERIFY_TOKEN",
 ]
 MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
+# A WhatsApp number (8-15 digits, maybe after "+") standing alone, e.g. in a URL Django logs
+# with a 404 ("Not Found: /inbox/966501234567/"); not part of an IP address or a longer id.
+PHONE_NUMBER = re.compile(r"(?<![\w.])\+?\d{8,15}(?![\w.])")
+NUMBER = "[number]"
 
 
 def secret_values() -> list[str]:
@@ -24,16 +29,15 @@ def secret_values() -> list[str]:
 def redact(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    return text
+    return PHONE_NUMBER.sub(NUMBER, text)
 
 
 class RedactSecretsFilter(logging.Filter):
-    """Replace every configured secret in the message and the traceback with "[redacted]"."""
+    """Mask every configured secret ("[redacted]") and phone number ("[number]") in the message
+    and the traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         secrets = secret_values()
-        if not secrets:
-            return True
         message = record.getMessage()
         clean = redact(message, secrets)
         if clean != message:

@@ -249,7 +249,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Defence in depth: no code logs a secret or a message body, and this filter masks the
-    # configured secrets (tokens, app secret, SECRET_KEY, database password) should one slip in.
+    # configured secrets (tokens, app secret, SECRET_KEY, database password) and phone numbers.
     "filters": {"redact_secrets": {"()": "config.redaction.RedactSecretsFilter"}},
     "handlers": {
         "console": {

@@ -49,3 +49,14 @@ def test_the_console_handler_uses_the_filter():
     assert handlers["console"]["filters"] == ["redact_secrets"]
     root_filters = [f for h in logging.getLogger().handlers for f in h.filters]
     assert any(isinstance(f, RedactSecretsFilter) for f in root_filters)
+
+
+def test_phone_numbers_are_masked_but_not_addresses_or_ids():
+    out = log_through_filter("Not Found: /inbox/%s/ from %s", "966501234567", "203.0.113.7")
+    assert "966501234567" not in out
+    assert "Not Found: /inbox/[number]/ from 203.0.113.7" in out
+    assert "+[number]" not in log_through_filter("to +447700900123")
+    assert "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzTEXT=" in log_through_filter(
+        "sent wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzTEXT="
+    )
+    assert "reservation 1234 (staff)" in log_through_filter("reservation 1234 (staff)")
