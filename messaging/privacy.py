@@ -62,29 +62,19 @@ def apply_retention(*, batch_size: int = 1000, max_seconds: float = 30) -> Reten
         return result
     cutoff = timezone.now() - timedelta(days=days)
     delete = mode == "delete"
-    # Anonymised rows (empty body, no payload) are not selected again.
+    conversation = Conversation.objects.filter(created_at__lt=cutoff)
+    inbound = InboundMessage.objects.filter(
+        status=InboundMessage.Status.DONE, created_at__lt=cutoff
+    )
+    statuses = StatusUpdate.objects.filter(applied_at__isnull=False, created_at__lt=cutoff)
+    if not delete:  # rows already anonymised are not selected again
+        conversation = conversation.exclude(Q(message="") & Q(payload__isnull=True))
+        inbound = inbound.exclude(payload="")
+        statuses = statuses.exclude(payload="")
     jobs: list[tuple[str, QuerySet, dict]] = [
-        (
-            "conversation",
-            Conversation.objects.filter(created_at__lt=cutoff).exclude(
-                Q(message="") & Q(payload__isnull=True)
-            ),
-            {"message": "", "payload": None},
-        ),
-        (
-            "inbound",
-            InboundMessage.objects.filter(
-                status=InboundMessage.Status.DONE, created_at__lt=cutoff
-            ).exclude(payload=""),
-            {"payload": ""},
-        ),
-        (
-            "statuses",
-            StatusUpdate.objects.filter(applied_at__isnull=False, created_at__lt=cutoff).exclude(
-                payload=""
-            ),
-            {"payload": ""},
-        ),
+        ("conversation", conversation, {"message": "", "payload": None}),
+        ("inbound", inbound, {"payload": ""}),
+        ("statuses", statuses, {"payload": ""}),
     ]
     deadline = time.monotonic() + max_seconds
     for name, queryset, blank in jobs:

@@ -246,3 +246,14 @@ def test_a_manager_erases_customers_from_the_admin_after_confirming(django_user_
     assert "Erased 1 customer" in done.content.decode()
     assert not Customer.objects.filter(wa_id=WA_ID).exists()
     assert Reservation.objects.get().customer_id.startswith("erased-")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_switching_to_delete_also_removes_rows_anonymised_before(settings):
+    settings.CONVERSATION_RETENTION_DAYS = 365
+    history(CustomerFactory())
+    privacy.apply_retention()
+    settings.CONVERSATION_RETENTION_MODE = "delete"
+    result = privacy.apply_retention()
+    assert (result.conversation, result.inbound, result.statuses) == (1, 1, 1)
+    assert Conversation.objects.count() == 1
