@@ -435,3 +435,35 @@ def test_the_sandbox_is_off_even_for_a_superuser_unless_enabled(staff_client, se
     for url in ("/sandbox/", "/sandbox/thread/"):
         assert staff_client.get(url).status_code == 404
     assert staff_client.post("/sandbox/graph/v23.0/1/messages").status_code == 404
+
+
+def test_the_class_based_form_guards_the_same_way(rf, receptionist, django_user_model):
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.exceptions import PermissionDenied
+    from django.http import HttpResponse
+    from django.views import View
+
+    from config.permissions import StaffRequiredMixin
+
+    class Page(StaffRequiredMixin, View):
+        permission = "messaging.use_inbox"
+
+        def get(self, request):
+            return HttpResponse("ok")
+
+    view = Page.as_view()
+    assert getattr(view, "required_permission", None) == "messaging.use_inbox"
+    request = rf.get("/page/")
+    request.user = AnonymousUser()
+    assert is_login_redirect(view(request))
+    request.user = receptionist
+    assert view(request).content == b"ok"
+    request.user = django_user_model.objects.create_user("other", is_staff=True)
+    with pytest.raises(PermissionDenied):
+        view(request)
+
+    class Unset(StaffRequiredMixin, View):
+        pass
+
+    with pytest.raises(TypeError, match="permission is not set"):
+        Unset.as_view()
