@@ -34,6 +34,7 @@ migrate: $(VENV)/.installed .env
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
+	$(PY) manage.py setup_roles
 	$(PY) manage.py seed_demo
 	$(PY) manage.py setup_schedules
 

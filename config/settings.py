@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "axes",
     "customers",
     "reservations",
     "messaging",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into its 429 page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,6 +108,23 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 LOGIN_REDIRECT_URL = "messaging:dashboard"
+# Axes first: it refuses a locked-out username+IP before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# ============================================================================ login throttling
+# django-axes: 5 wrong passwords for one username from one address lock that pair for 15 minutes
+# (HTTP 429); a successful login clears the count. Attempts and lockouts are in the admin.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client address: behind TRUSTED_PROXY_COUNT proxies, the address the outermost of them saw
+# (in X-Forwarded-For; anything further left is what the client claims, so it is not trusted).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
+AXES_CLIENT_IP_CALLABLE = "config.permissions.client_ip"
 
 # ============================================================================ i18n and time
 # The clinic's zone: dates and times meet people in it; the database holds UTC.
@@ -210,6 +229,14 @@ VACATION_ALLOW_BOOKING_AFTER = env.bool("VACATION_ALLOW_BOOKING_AFTER", default=
 VACATION_NOTICE_TEMPLATES = env.dict(
     "VACATION_NOTICE_TEMPLATES", default={"en": "vacation_notice:en", "ar": "vacation_notice:ar"}
 )
+# ============================================================================ privacy
+# Conversation rows (and done inbound payloads) older than this many days are anonymised (body
+# and payload blanked; role, date, time and status kept so counts stay) or deleted, daily.
+# 0 keeps everything.
+CONVERSATION_RETENTION_DAYS = env.int("CONVERSATION_RETENTION_DAYS", default=365)
+CONVERSATION_RETENTION_MODE = env.str("CONVERSATION_RETENTION_MODE", default="anonymise")
+if CONVERSATION_RETENTION_MODE not in ("anonymise", "delete"):
+    raise ImproperlyConfigured('CONVERSATION_RETENTION_MODE must be "anonymise" or "delete".')
 
 # ============================================================================ django-q2
 # Configured on purpose (see README, "Background worker"):
@@ -255,7 +282,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Defence in depth: no code logs a secret or a message body, and this filter masks the
+    # configured secrets (tokens, app secret, SECRET_KEY, database password) and phone numbers.
+    "filters": {"redact_secrets": {"()": "config.redaction.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django-q": {"level": env.str("Q_LOG_LEVEL", default="INFO"), "propagate": True}},
+    "loggers": {
+        "django-q": {"level": env.str("Q_LOG_LEVEL", default="INFO"), "propagate": True},
+        # Lockouts are warnings; every login's bookkeeping at INFO is noise.
+        "axes": {"level": env.str("AXES_LOG_LEVEL", default="WARNING"), "propagate": True},
+    },
 }

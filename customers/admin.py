@@ -1,10 +1,16 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from customers.models import Customer
 
 # The customer page is the staff's hub: it shows what the other apps hold about the customer.
 from messaging.admin import RecentMessagesInline
+from messaging.privacy import erase_customer
 from reservations.admin import ReservationInline
 
 
@@ -53,10 +59,43 @@ class CustomerAdmin(admin.ModelAdmin):
     ]
     inlines = [ReservationInline, RecentMessagesInline]
     show_full_result_count = False
+    actions = ["erase_customers"]
 
     @admin.display(description=_("current age"))
     def display_age(self, obj: Customer) -> int | None:
         return obj.current_age()
+
+    @admin.action(description=_("Erase selected customers and their data"), permissions=["delete"])
+    def erase_customers(
+        self, request: HttpRequest, queryset: QuerySet[Customer]
+    ) -> HttpResponse | None:
+        if request.POST.get("confirm") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/customers/erase_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": _("Erase customers for good?"),
+                    "customers": queryset,
+                    "opts": self.model._meta,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        erased = 0
+        for customer in queryset:
+            erase_customer(customer=customer, by=request.user)  # type: ignore[arg-type]
+            erased += 1
+        self.message_user(
+            request,
+            ngettext(
+                "Erased %(count)d customer; their bookings remain as anonymous rows.",
+                "Erased %(count)d customers; their bookings remain as anonymous rows.",
+                erased,
+            )
+            % {"count": erased},
+            messages.SUCCESS,
+        )
+        return None
 
     def get_inlines(self, request, obj=None):  # type: ignore[no-untyped-def]
         return self.inlines if obj else []  # nothing to list for a customer being added

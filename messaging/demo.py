@@ -4,9 +4,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from config.permissions import RECEPTIONIST, setup_roles
 from customers.demo import seed_customers
 from customers.models import Customer
 from messaging.models import Conversation
@@ -14,6 +16,8 @@ from reservations.demo import seed_reservations, seed_vacations
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-clinic"  # noqa: S105 (a printed demo login; seeding refuses DEBUG=false)
+DEMO_RECEPTIONIST_USERNAME = "frontdesk"
+DEMO_RECEPTIONIST_PASSWORD = "frontdesk-clinic"  # noqa: S105 (same)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ def seed_demo_data() -> DemoSummary:
     vacations = seed_vacations()
     messages = seed_conversation(customers[0])
     ensure_demo_staff_user()
+    ensure_demo_receptionist()
     return DemoSummary(len(customers), reservations, vacations, messages)
 
 
@@ -67,3 +72,14 @@ def ensure_demo_staff_user() -> None:
     user.is_staff = user.is_superuser = user.is_active = True
     user.set_password(DEMO_PASSWORD)
     user.save()
+
+
+def ensure_demo_receptionist() -> None:
+    """A staff login with the Receptionist role only, to see what the front desk sees."""
+    setup_roles()
+    user, _ = get_user_model().objects.get_or_create(username=DEMO_RECEPTIONIST_USERNAME)
+    user.is_staff = user.is_active = True
+    user.is_superuser = False
+    user.set_password(DEMO_RECEPTIONIST_PASSWORD)
+    user.save()
+    user.groups.set([Group.objects.get(name=RECEPTIONIST)])

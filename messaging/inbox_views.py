@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -23,9 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from config.permissions import staff_required
 from customers.models import Customer
 from messaging import delivery, inbox, services
 
+INBOX = "messaging.use_inbox"
 KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -33,7 +34,7 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
     return {"term": request.GET.get("q", "")[:100], "needs_staff": request.GET.get("needs") == "1"}
 
 
-@staff_member_required
+@staff_required(INBOX)
 @require_GET
 def inbox_list(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
@@ -54,7 +55,7 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_required(INBOX)
 @require_GET
 def inbox_updates(request: HttpRequest) -> JsonResponse:
     """Conversations with a message newer than `since`, as list rows, and the badge count."""
@@ -75,7 +76,7 @@ def inbox_updates(request: HttpRequest) -> JsonResponse:
     )
 
 
-@staff_member_required
+@staff_required(INBOX)
 @require_GET
 def conversation(request: HttpRequest, wa_id: str) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=wa_id)
@@ -104,7 +105,7 @@ def _conversation_page(
     )
 
 
-@staff_member_required
+@staff_required(INBOX)
 @require_GET
 def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
     """New messages after id `after`, status changes of `watching`, and the customer's state."""
@@ -143,13 +144,13 @@ def _watching(raw: str) -> dict[int, str]:
     return {int(pk): status for pk, _, status in pairs if pk.isdigit()}
 
 
-@staff_member_required
+@staff_required(INBOX)
 @require_POST
 def reply(request: HttpRequest, wa_id: str) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=wa_id)
     text = request.POST.get("text", "")
     key = request.POST.get("key", "")
-    if not request.user.is_authenticated:  # staff_member_required saw to it; this tells mypy
+    if not request.user.is_authenticated:  # staff_required saw to it; this tells mypy
         raise PermissionDenied
     try:
         result = services.send_staff_reply(
@@ -176,7 +177,7 @@ def reply(request: HttpRequest, wa_id: str) -> HttpResponse:
 def _control(
     action: Callable[[Customer], object], done: Promise
 ) -> Callable[[HttpRequest, str], HttpResponse]:
-    @staff_member_required
+    @staff_required(INBOX)
     @require_POST
     def view(request: HttpRequest, wa_id: str) -> HttpResponse:
         customer = get_object_or_404(Customer, pk=wa_id)

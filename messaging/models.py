@@ -80,6 +80,10 @@ class Conversation(models.Model):
         verbose_name = _("message")
         verbose_name_plural = _("conversation messages")
         ordering = ["-created_at", "-id"]
+        permissions = [
+            ("use_inbox", _("Can read and answer customers in the staff inbox")),
+            ("use_sandbox", _("Can use the WhatsApp sandbox")),
+        ]
         indexes = [
             Index(fields=["customer"], name="idx_conversation_wa_id"),
             Index(fields=["customer", "date", "time"], name="idx_conversation_wa_id_date_time"),
@@ -160,6 +164,7 @@ class NotificationEvent(models.Model):
         verbose_name = _("event")
         verbose_name_plural = _("events")
         ordering = ["-created_at", "-id"]
+        permissions = [("view_events", _("Can see the events page and the bell"))]
         indexes = [
             Index(fields=["event_type"], name="idx_notification_events_type"),
             Index(fields=["ts_iso"], name="idx_notification_events_ts"),

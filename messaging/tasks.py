@@ -6,7 +6,7 @@ lost task loses nothing (the sweep finds the work again).
 
 from django_q.tasks import async_task
 
-from messaging import delivery, events, sandbox, services
+from messaging import delivery, events, privacy, sandbox, services
 from messaging.models import Conversation
 from messaging.reminder_planning import plan_reminders as plan
 from messaging.reminders import send_due_reminders
@@ -53,3 +53,10 @@ def plan_reminders() -> str:
 def send_reminders() -> str:
     outcomes = send_due_reminders()
     return f"{sum(o.action == 'sent' for o in outcomes)} reminders sent of {len(outcomes)} due"
+
+
+def apply_retention() -> str:
+    result = privacy.apply_retention()
+    if result.more:
+        async_task("messaging.tasks.apply_retention")
+    return str(result)

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import RequestDataTooBig, ValidationError
 from django.db import DatabaseError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import dashboard, sandbox, services, whatsapp
 
@@ -97,7 +97,7 @@ def sandbox_graph_messages(
 
 
 @sandbox_only
-@staff_member_required
+@staff_required("messaging.use_sandbox")
 @require_GET
 def sandbox_chat(request: HttpRequest) -> HttpResponse:
     return render(
@@ -108,7 +108,7 @@ def sandbox_chat(request: HttpRequest) -> HttpResponse:
 
 
 @sandbox_only
-@staff_member_required
+@staff_required("messaging.use_sandbox")
 @require_GET
 def sandbox_thread(request: HttpRequest) -> JsonResponse:
     try:
@@ -120,7 +120,7 @@ def sandbox_thread(request: HttpRequest) -> JsonResponse:
 
 
 @sandbox_only
-@staff_member_required
+@staff_required("messaging.use_sandbox")
 @require_POST
 def sandbox_send(request: HttpRequest) -> JsonResponse:
     try:
@@ -147,7 +147,7 @@ def sandbox_send(request: HttpRequest) -> JsonResponse:
 SEEN_EVENT_SESSION_KEY = "messaging:events_seen_id"
 
 
-@staff_member_required
+@staff_required("reservations.view_schedule")
 @require_GET
 def staff_dashboard(request: HttpRequest) -> HttpResponse:
     today = dashboard.today_overview()
@@ -177,7 +177,7 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_required("messaging.view_events")
 @require_GET
 def events_list(request: HttpRequest) -> HttpResponse:
     event_type = request.GET.get("type", "").strip()
@@ -208,7 +208,7 @@ def events_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_required("messaging.view_events")
 @require_GET
 def events_unseen(request: HttpRequest) -> JsonResponse:
     """The bell: how many events arrived since this staff member last opened the events list."""

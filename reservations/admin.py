@@ -2,7 +2,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -283,7 +283,7 @@ class BookingRulesAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not BookingRules.objects.exists()
+        return super().has_add_permission(request) and not BookingRules.objects.exists()
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -291,6 +291,8 @@ class BookingRulesAdmin(admin.ModelAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         rules = BookingRules.objects.get_solo()
         if rules.pk is None or rules._state.adding:
             return HttpResponseRedirect(reverse("admin:reservations_bookingrules_add"))

@@ -476,7 +476,8 @@ def _record(event_type: str, reservation: Reservation, *, source: str, **extra: 
         **extra,
     }
     record_event(event_type=event_type, data=data, wa_id=reservation.customer_id)
-    logger.info("%s %s", event_type, data)
+    # The number is personal data: logs name the reservation only.
+    logger.info("%s reservation %s (%s)", event_type, reservation.pk, source)
 
 
 def _sync(target: Reservation, source: Reservation) -> None:

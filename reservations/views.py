@@ -9,7 +9,6 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.forms import Form
 from django.http import (
     Http404,
@@ -25,13 +24,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import condition, require_GET, require_POST
 
+from config.permissions import staff_required
 from reservations import exports, services, vacations
 from reservations.forms import AttendanceForm, BookForm, CancelForm, ExportForm, MoveForm
 from reservations.models import BookingRules, Reservation, Source
 from reservations.slots import week_start
 
 
-@staff_member_required
+@staff_required("reservations.view_schedule")
 @require_GET
 def schedule_day(request: HttpRequest) -> HttpResponse:
     day = _requested_day(request)
@@ -53,7 +53,7 @@ def schedule_day(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_required("reservations.view_schedule")
 @require_GET
 def schedule_week(request: HttpRequest) -> HttpResponse:
     day = _requested_day(request)
@@ -74,7 +74,7 @@ def schedule_week(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@staff_required("reservations.add_reservation")
 @require_POST
 def book(request: HttpRequest) -> HttpResponse:
     form = BookForm(request.POST)
@@ -97,7 +97,7 @@ def book(request: HttpRequest) -> HttpResponse:
     return _back(request, reservation.date)
 
 
-@staff_member_required
+@staff_required("reservations.change_reservation")
 @require_POST
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = get_object_or_404(Reservation, pk=pk)
@@ -120,7 +120,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reservation.date)
 
 
-@staff_member_required
+@staff_required("reservations.change_reservation")
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = get_object_or_404(Reservation, pk=pk)
@@ -141,7 +141,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reservation.date)
 
 
-@staff_member_required
+@staff_required("reservations.change_reservation")
 @require_POST
 def attendance(request: HttpRequest, pk: int) -> HttpResponse:
     reservation = get_object_or_404(Reservation.objects.select_related("customer"), pk=pk)
@@ -168,7 +168,7 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reservation.date)
 
 
-@staff_member_required
+@staff_required("reservations.export_reservations")
 @require_GET
 def export_csv(request: HttpRequest) -> HttpResponseBase:
     form = ExportForm(request.GET)

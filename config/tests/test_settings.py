@@ -114,11 +114,20 @@ def test_seed_demo_is_idempotent_and_creates_a_staff_login(settings, capsys):
     call_command("seed_demo")
     out = capsys.readouterr().out
     assert "Demo staff login: demo / demo-clinic" in out
+    assert "Demo receptionist login: frontdesk / frontdesk-clinic" in out
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
 
-    user = authenticate(username="demo", password="demo-clinic")
+    login = RequestFactory().post("/admin/login/")  # django-axes needs the request
+    user = authenticate(login, username="demo", password="demo-clinic")
     assert user is not None
     assert user.is_staff
+    assert user.is_superuser
+    desk = authenticate(login, username="frontdesk", password="frontdesk-clinic")
+    assert desk is not None
+    assert desk.is_staff
+    assert not desk.is_superuser
+    assert list(desk.groups.values_list("name", flat=True)) == ["Receptionist"]
 
 
 @pytest.mark.django_db
@@ -135,3 +144,10 @@ def test_sandbox_refuses_to_start_without_debug():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "WHATSAPP_SANDBOX=true is only allowed with DEBUG=true" in result.stderr
+
+
+def test_an_unknown_retention_mode_refuses_to_start():
+    env = {**PRODUCTION_ENV, "CONVERSATION_RETENTION_MODE": "shred"}
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert 'CONVERSATION_RETENTION_MODE must be "anonymise" or "delete"' in result.stderr

@@ -5,10 +5,12 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from config.permissions import RECEPTIONIST, setup_roles
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from messaging import inbox, sandbox, services, tasks
@@ -403,6 +405,8 @@ def test_a_handed_off_customer_gets_the_staff_reply_in_the_sandbox(live_server, 
 
     # Staff see it waiting, open it and answer from the inbox.
     staff = get_user_model().objects.create_user("desk", password="pw-desk-1", is_staff=True)
+    setup_roles()
+    staff.groups.add(Group.objects.get(name=RECEPTIONIST))
     browser = Client()
     browser.force_login(staff)
     assert WA_ID in browser.get(url("inbox"), {"needs": "1"}).content.decode()

@@ -279,9 +279,16 @@ def test_process_inbound_prints_what_it_did(graph, capsys):
 def test_setup_schedules_is_idempotent():
     call_command("setup_schedules")
     call_command("setup_schedules")
-    schedule = Schedule.objects.get(name="messaging: sweep the WhatsApp queues")
-    assert schedule.func == "messaging.tasks.sweep"
-    assert schedule.schedule_type == Schedule.MINUTES
+    schedules = {s.func: s for s in Schedule.objects.all()}
+    assert set(schedules) == {
+        "messaging.tasks.sweep",
+        "messaging.tasks.prune_events",
+        "messaging.tasks.plan_reminders",
+        "messaging.tasks.send_reminders",
+        "messaging.tasks.apply_retention",
+    }
+    assert all(s.schedule_type == Schedule.MINUTES for s in schedules.values())
+    assert schedules["messaging.tasks.apply_retention"].minutes == 24 * 60
 
 
 def test_stored_payloads_round_trip_through_json():

@@ -99,6 +99,10 @@ class Reservation(models.Model):
         verbose_name = _("reservation")
         verbose_name_plural = _("reservations")
         ordering = ["date", "time_slot", "id"]
+        permissions = [
+            ("view_schedule", _("Can see the staff schedule pages and the dashboard")),
+            ("export_reservations", _("Can download reservations as CSV")),
+        ]
         indexes = [
             Index(fields=["customer"], name="idx_reservations_wa_id"),
             Index(fields=["date", "time_slot"], name="idx_reservations_date_time"),

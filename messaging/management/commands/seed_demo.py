@@ -3,7 +3,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from messaging.demo import DEMO_PASSWORD, DEMO_USERNAME, seed_demo_data
+from messaging.demo import (
+    DEMO_PASSWORD,
+    DEMO_RECEPTIONIST_PASSWORD,
+    DEMO_RECEPTIONIST_USERNAME,
+    DEMO_USERNAME,
+    seed_demo_data,
+)
 
 
 class Command(BaseCommand):
@@ -26,6 +32,12 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo staff login: {DEMO_USERNAME} / {DEMO_PASSWORD}  "
                 "at http://127.0.0.1:8000/admin/"
+            )
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo receptionist login: {DEMO_RECEPTIONIST_USERNAME} / "
+                f"{DEMO_RECEPTIONIST_PASSWORD}  (Receptionist role: schedule, inbox, customers)"
             )
         )
         if settings.WHATSAPP_SANDBOX:

@@ -9,6 +9,7 @@ SCHEDULES = [
     ("messaging: send due reminders", "messaging.tasks.send_reminders", 2),
     ("messaging: sweep the WhatsApp queues", "messaging.tasks.sweep", 1),
     ("messaging: prune old notification events", "messaging.tasks.prune_events", 60),
+    ("messaging: conversation retention", "messaging.tasks.apply_retention", 24 * 60),
 ]
 
 
