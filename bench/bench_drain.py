@@ -25,16 +25,20 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common  # noqa: E402
+import common
 
 DB = "clinic_bench_drain"
 SECTION = "queue drain"
 CLIENTS = 2
 
-PGBENCH_SCRIPT = """\
-UPDATE bench_queue SET status = 'processing', locked_at = now() WHERE id = (SELECT id FROM bench_queue WHERE status = 'pending' ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id AS claimed \\gset
+PGBENCH_SCRIPT = (
+    "UPDATE bench_queue SET status = 'processing', locked_at = now() WHERE id = (SELECT id "
+    "FROM bench_queue WHERE status = 'pending' ORDER BY created_at, id LIMIT 1 "
+    "FOR UPDATE SKIP LOCKED) RETURNING id AS claimed \\gset\n"
+    """\
 UPDATE bench_queue SET status = 'done', processed_at = now(), locked_at = NULL WHERE id = :claimed;
 """
+)
 
 
 def django_env(url: str) -> dict[str, str]:
@@ -74,8 +78,19 @@ def raw_rate(url: str, messages: int) -> float:
         script.write(PGBENCH_SCRIPT)
     try:
         result = subprocess.run(
-            ["pgbench", "-n", "-c", str(CLIENTS), "-j", str(CLIENTS), "-t",
-             str(messages // CLIENTS), "-f", script.name, url],
+            [
+                "pgbench",
+                "-n",
+                "-c",
+                str(CLIENTS),
+                "-j",
+                str(CLIENTS),
+                "-t",
+                str(messages // CLIENTS),
+                "-f",
+                script.name,
+                url,
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -110,7 +125,8 @@ def fill_inbound(url: str, messages: int, customers: int) -> None:
         "created_at, updated_at, sent_at) "
         f"SELECT 'wamid.D' || n, '9665' || lpad((n % {customers})::text, 8, '0'), "
         "'{\"type\": \"text\"}', 'pending', 0, now(), now(), "
-        f"now() - interval '1 hour' + (n || ' ms')::interval FROM generate_series(1, {messages}) n; "
+        "now() - interval '1 hour' + (n || ' ms')::interval "
+        f"FROM generate_series(1, {messages}) n; "
         "VACUUM ANALYZE inbound_message_queue",
     )
 
@@ -130,14 +146,22 @@ def django_q_rate(url: str, tasks: int) -> float:
     env = django_env(url)
     psql(url, "TRUNCATE django_q_ormq, django_q_task")
     subprocess.run(
-        [sys.executable, "-c",
-         "import django; django.setup(); from django_q.tasks import async_task\n"
-         f"for i in range({tasks}): async_task('math.floor', i)"],
-        cwd=common.ROOT, env=env, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django_q.tasks import async_task\n"
+            f"for i in range({tasks}): async_task('math.floor', i)",
+        ],
+        cwd=common.ROOT,
+        env=env,
+        check=True,
     )
     cluster = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"], cwd=common.ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=common.ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         first = last = None
@@ -169,8 +193,10 @@ def main() -> None:
     url = common.recreate_database(server, DB)
     try:
         subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v0"], cwd=common.ROOT,
-            env=django_env(url), check=True,
+            [sys.executable, "manage.py", "migrate", "-v0"],
+            cwd=common.ROOT,
+            env=django_env(url),
+            check=True,
         )
         raw, ours, q2, loads = [], [], [], []
         for _ in range(args.repeat):

@@ -133,7 +133,7 @@ def psql(url: str, sql: str) -> str:
 
 def prepare_database(url: str) -> None:
     server, name = url.rsplit("/", 1)
-    exists = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608 (our argument)
+    exists = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"
     if psql(f"{server}/postgres", exists) != "1":
         psql(f"{server}/postgres", f'CREATE DATABASE "{name}"')
     subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env_for(url), check=True)
