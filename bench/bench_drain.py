@@ -126,9 +126,9 @@ def fill_inbound(url: str, messages: int, customers: int) -> None:
         f"SELECT 'wamid.D' || n, '9665' || lpad((n % {customers})::text, 8, '0'), "
         "'{\"type\": \"text\"}', 'pending', 0, now(), now(), "
         "now() - interval '1 hour' + (n || ' ms')::interval "
-        f"FROM generate_series(1, {messages}) n; "
-        "VACUUM ANALYZE inbound_message_queue",
+        f"FROM generate_series(1, {messages}) n",
     )
+    psql(url, "VACUUM ANALYZE inbound_message_queue")
 
 
 def inbound_rate(url: str, messages: int) -> float:
