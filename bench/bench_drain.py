@@ -71,9 +71,9 @@ def raw_rate(url: str, messages: int) -> float:
         "locked_at timestamptz, processed_at timestamptz); "
         "CREATE INDEX ON bench_queue (created_at, id) WHERE status = 'pending'; "
         f"INSERT INTO bench_queue (payload, status, created_at) SELECT repeat('x', 700), "
-        f"'pending', now() + (n || ' ms')::interval FROM generate_series(1, {messages}) n; "
-        "VACUUM ANALYZE bench_queue",
+        f"'pending', now() + (n || ' ms')::interval FROM generate_series(1, {messages}) n",
     )
+    psql(url, "VACUUM ANALYZE bench_queue")
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(PGBENCH_SCRIPT)
     try:

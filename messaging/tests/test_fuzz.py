@@ -58,7 +58,7 @@ real_bodies = st.sampled_from(
         "message_location.json",
         "message_reaction.json",
         "errors_only.json",
-    ]  # fmt: skip
+    ]
 ).map(payload)
 mutated = st.builds(
     _mutate, real_bodies, st.lists(st.integers(0, 10), max_size=8), st.sampled_from(KEYS), values
