@@ -2,6 +2,7 @@
 never a 500, and the worker that handles what was stored never crashes."""
 
 import json
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -75,7 +76,7 @@ raw_bodies = st.one_of(
 
 @pytest.mark.django_db
 @settings(
-    max_examples=150,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")),  # run_faults.py: 2000
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
