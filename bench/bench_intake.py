@@ -430,15 +430,14 @@ def main() -> None:
                     "qcluster": memory_mib(tree(qcluster.pid)),
                     "PostgreSQL backends": memory_mib(backends(url)),
                 }
-                deadline = time.time() + 120  # let the worker catch up, then measure idle
-                while (
-                    time.time() < deadline
-                    and psql(
-                        url, "SELECT count(*) FROM inbound_message_queue WHERE status = 'pending'"
-                    )
-                    != "0"
-                ):
+                deadline = time.time() + 180  # let the worker catch up, then measure idle
+                backlog = (
+                    "SELECT (SELECT count(*) FROM django_q_ormq) + (SELECT count(*) FROM "
+                    "inbound_message_queue WHERE status IN ('pending', 'processing'))"
+                )
+                while time.time() < deadline and psql(url, backlog) != "0":
                     time.sleep(1)
+                caught_up = psql(url, backlog) == "0"
                 time.sleep(3)
                 name = url.rsplit("/", 1)[1]
                 xacts = f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{name}'"
@@ -499,7 +498,8 @@ def main() -> None:
             + ", ".join(f"{k} RSS {v[0]:.0f} / PSS {v[1]:.0f} MiB" for k, v in parts.items())
             + f"; acks p50 {pct(target_latencies, 0.5):.0f} ms, p99 "
             f"{pct(target_latencies, 0.99):.0f} ms, {target_errors} errors.",
-            f"- idle: {idle_qps:.1f} transactions/s against the database from gunicorn + qcluster "
+            f"- idle{'' if caught_up else ' (the worker had NOT caught up after 180 s)'}: "
+            f"{idle_qps:.1f} transactions/s against the database from gunicorn + qcluster "
             "(pg_stat_database xact_commit over 10 s; the worker polls its ORM broker every "
             "Q_POLL = 0.2 s).",
         ]

@@ -87,8 +87,9 @@ def main() -> None:
                         "CREATE DATABASE clinic_faults"], check=True)  # fmt: skip
         env = {**os.environ, "DATABASE_URL": URL, "DEBUG": "false",
                "SECRET_KEY": "bench-secret-key-" + "x" * 40, "ALLOWED_HOSTS": "127.0.0.1",
+               "SECURE_SSL_REDIRECT": "false",
                "WHATSAPP_SANDBOX": "false", "WHATSAPP_APP_SECRET": SECRET,
-               "LOG_LEVEL": "CRITICAL"}  # fmt: skip
+               "LOG_LEVEL": "CRITICAL", "Q_LOG_LEVEL": "CRITICAL"}  # fmt: skip
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=common.ROOT, env=env,
                        check=True)  # fmt: skip
         gunicorn = subprocess.Popen(
