@@ -30,6 +30,18 @@ SUITE: list[tuple[str, list[str], int]] = [
 ]
 
 
+# Sections whose scripts predate common.py and do not note the load average themselves.
+LOAD_NOTE = {"slots": "available_slots", "inbox": "staff inbox"}
+
+
+def note_load(section: str, load: str) -> None:
+    text = common.RESULTS.read_text(encoding="utf-8")
+    marker = f"## {section}\n\n"
+    if marker in text:
+        note = f"Load average (1/5/15 min) when this run started: {load}.\n\n"
+        common.RESULTS.write_text(text.replace(marker, marker + note, 1), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated names to run")
@@ -42,7 +54,8 @@ def main() -> None:
     for name, command, limit in SUITE:
         if (only and name not in only) or name in skip:
             continue
-        print(f"== {name} (load {common.load()})", flush=True)
+        load = common.load()
+        print(f"== {name} (load {load})", flush=True)
         started = time.monotonic()
         try:
             code = subprocess.run(
@@ -50,6 +63,8 @@ def main() -> None:
             ).returncode
         except subprocess.TimeoutExpired:
             code = -1
+        if code == 0 and name in LOAD_NOTE:
+            note_load(LOAD_NOTE[name], load)
         outcomes.append(f"{name}: {'ok' if code == 0 else f'FAILED ({code})'} "
                         f"in {time.monotonic() - started:.0f} s")  # fmt: skip
         print(outcomes[-1], flush=True)

@@ -169,7 +169,7 @@ def prepare(url: str, customers: int) -> list[str]:
         days = [c for c in chat.last.choices if c["title"][:3] in WEEKDAYS]
         chat.tap_id(days[n % len(days)]["id"], kind="list")
         times = [c for c in chat.last.choices if c["title"][-2:] in ("AM", "PM")]
-        chat.tap_id(times[n % len(times)]["id"], kind="list")
+        chat.tap_id(times[n // len(days) % len(times)]["id"], kind="list")  # spread the slots
         confirm = next((c for c in chat.last.choices if c["title"] == "Confirm"), None)
         if confirm is None:
             raise SystemExit(f"no Confirm button: {chat.last.titles} ({days}, {times})")
@@ -217,6 +217,9 @@ def outcome(graph: FlakyGraph, customers: int) -> dict[str, object]:
             role="assistant", idempotency_key__contains="wamid.FAULT"
         ).count(),
         "replies unsent": Conversation.objects.filter(role="assistant", status="queued").count(),
+        "replies failed for good": Conversation.objects.filter(
+            role="assistant", status="failed"
+        ).count(),
         "sends": len(graph.sends),
         "duplicate sends": sum(n - 1 for n in bodies.values() if n > 1),
         "max sends in one second": max(per_second.values(), default=0),
