@@ -52,13 +52,6 @@ class MessageTypeFilter(admin.SimpleListFilter):
         return queryset.filter(message_type=self.value()) if self.value() else queryset
 
 
-def search_by_customer(queryset: QuerySet, term: str) -> QuerySet:
-    """Rows of the customers whose number or name matches `term`: the customers table is
-    searched first (50,000 rows) and the big table is reached through its wa_id index, instead
-    of OR-ing LIKE '%term%' over a join of every row."""
-    return queryset.filter(customer__in=Customer.objects.search(term))
-
-
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "customer", "role", "short_message", "message_type", "status"]
@@ -75,7 +68,9 @@ class ConversationAdmin(ReadOnlyAdmin):
             return queryset, False
         if term.startswith("wamid."):
             return queryset.filter(wa_message_id=term), False
-        return search_by_customer(queryset, term), False
+        # The customers table first (50,000 rows), then this one through its wa_id index,
+        # instead of OR-ing LIKE '%term%' over a join of every row (1.6 s on a million).
+        return queryset.filter(customer__in=Customer.objects.search(term)), False
 
     @admin.display(description=_("message"))
     def short_message(self, obj: Conversation) -> str:
