@@ -3,6 +3,7 @@ never a 500, and the worker that handles what was stored never crashes."""
 
 import json
 import os
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -36,7 +37,7 @@ KEYS = ["from", "id", "timestamp", "type", "text", "body", "interactive", "conta
 def _mutate(data: object, path: list[int], key: str, value: object) -> object:
     """Put `value` under `key` somewhere along `path` in a copy of a real Meta payload."""
     data = json.loads(json.dumps(data))
-    node = data
+    node: Any = data
     for step in path:
         children = list(node.values()) if isinstance(node, dict) else node
         containers = [c for c in children if isinstance(c, dict | list)] if children else []
