@@ -227,8 +227,9 @@ def main() -> None:
                 f"| | {statistics.median(q2) / statistics.median(raw):.2f} | |",
                 "",
                 f"Per-message cost of the drain: {per_message_ms:.1f} ms of wall time per worker "
-                "(two transactions: the ordered claim with its two NOT EXISTS probes and "
-                "SELECT ... FOR UPDATE SKIP LOCKED, the re-read of the row, the done UPDATE). "
+                "(two statements: the claim, one UPDATE ... WHERE id = (SELECT ... ORDER BY ... "
+                "FOR UPDATE SKIP LOCKED) RETURNING with its two NOT EXISTS probes, then the "
+                "done UPDATE). "
                 "A webhook also queues one django-q2 task (bulk: one worker pull takes up to 10); "
                 "the drain task then empties the whole queue, so the task hop is paid per burst, "
                 "not per message. Command: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/"
