@@ -7,13 +7,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint check migrate demo clean bench-slots
+.PHONY: help run test lint check migrate demo clean bench-slots bench
 
 help:
 	@echo "make run    start web + worker on http://$(HOST):$(PORT) (embedded SQLite, demo data)"
 	@echo "make test   run the whole test suite (DATABASE_URL picks the database; SQLite without it)"
 	@echo "make lint   ruff check, ruff format --check, mypy"
 	@echo "make bench-slots  time available_slots on 50,000 reservations (DATABASE_URL=postgres://...)"
+	@echo "make bench  every benchmark and fault run on PostgreSQL -> bench/RESULTS.md (~15 min)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +56,11 @@ lint: $(VENV)/.installed-dev .env
 # Creates and drops its own database (clinic_bench_slots) on the DATABASE_URL server.
 bench-slots: $(VENV)/.installed-dev .env
 	$(PY) bench/bench_slots.py
+
+# Throwaway databases (clinic_bench_*) on this server; BENCH_ARGS="--only intake,drain" picks some.
+bench: $(VENV)/.installed-dev .env
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+		$(PY) bench/run_all.py $(BENCH_ARGS)
 
 check: $(VENV)/.installed .env
 	$(PY) manage.py check

@@ -1,11 +1,13 @@
 """Webhook intake (signed POSTs/s into the queue through gunicorn on PostgreSQL), beside pgbench's
-single-row INSERT rate in the same run, and webhook-to-reply latency at a steady 10 messages/s.
+single-row INSERT rate in the same run; acknowledgement latency at half the target rate (open
+loop); webhook-to-reply latency at a steady 10 messages/s with the real bot; the footprint (RSS
+of gunicorn, qcluster and the PostgreSQL backends) at the intake target; idle queries per second.
 
-    .venv/bin/python bench/bench_intake.py [--seconds 10] [--workers 4] [--clients 16]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/bench_intake.py
 
-Needs PostgreSQL on 127.0.0.1:5432 (trust auth) and pgbench. Uses the database named by
---database (created if missing, migrated) and ports 8015 (gunicorn) and 8016 (a fake Graph API).
-Prints the figures; paste them into bench/RESULTS.md.
+Needs PostgreSQL (trust auth) and pgbench. Uses the throwaway database `clinic_bench_intake`
+(dropped at the end) and ports 8066 (gunicorn) and 8067 (a fake Graph API). Each throughput run
+is repeated (--repeat) and reported as median (min-max); writes the "webhook intake" section.
 """
 
 import argparse
@@ -15,7 +17,6 @@ import http.client
 import json
 import multiprocessing
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -24,14 +25,20 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SECRET = "bench-app-secret"  # noqa: S105 (signs the benchmark's own webhooks)
-WEB_PORT = 8015
-GRAPH_PORT = 8016
+WEB_PORT = 8066
+GRAPH_PORT = 8067
+TARGET_RATE = 320  # webhooks/s: 80 messages/s x (3 statuses per outbound + 1 inbound)
+SECTION = "webhook intake"
 PHONE_NUMBER_ID = "100000000000001"
 
 
@@ -89,6 +96,41 @@ def signed_message(sender: str, text: str) -> tuple[bytes, str]:
     return raw, "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
 
 
+def signed_status(recipient: str) -> tuple[bytes, str]:
+    """A delivery status for one of our (unknown) outbound messages: the bulk of real webhooks."""
+    status = {
+        "id": "wamid.OUT" + uuid.uuid4().hex,
+        "status": "delivered",
+        "timestamp": str(int(time.time())),
+        "recipient_id": recipient,
+        "conversation": {"id": uuid.uuid4().hex, "origin": {"type": "service"}},
+        "pricing": {"billable": True, "pricing_model": "PMP", "category": "service"},
+    }
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "102290129340398",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "15550783881",
+                                "phone_number_id": PHONE_NUMBER_ID,
+                            },
+                            "statuses": [status],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+    raw = json.dumps(body).encode()
+    return raw, "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+
+
 def post(raw: bytes, signature: str) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", WEB_PORT, timeout=30)
     try:
@@ -129,17 +171,6 @@ def psql(url: str, sql: str) -> str:
     return subprocess.run(
         ["psql", url, "-tAc", sql], capture_output=True, text=True, check=True
     ).stdout.strip()
-
-
-def prepare_database(url: str) -> None:
-    server, name = url.rsplit("/", 1)
-    exists = f"SELECT 1 FROM pg_database WHERE datname = '{name}'"  # noqa: S608 (our argument)
-    if psql(f"{server}/postgres", exists) != "1":
-        psql(f"{server}/postgres", f'CREATE DATABASE "{name}"')
-    subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env_for(url), check=True)
-    psql(url, "TRUNCATE inbound_message_queue, django_q_ormq, conversation, customers CASCADE")
-    psql(url, "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial PRIMARY KEY, payload text)")
-    psql(url, "TRUNCATE bench_raw")
 
 
 def pgbench_insert_rate(url: str, seconds: int, clients: int) -> float:
@@ -227,8 +258,8 @@ class FakeGraph:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def reply_latency(rate: float, seconds: int) -> list[float]:
-    graph = FakeGraph()
+def reply_latency(graph: FakeGraph, rate: float, seconds: int) -> list[float]:
+    graph.replies.clear()
     sent: dict[str, float] = {}
     start = time.time()
     for i in range(int(rate * seconds)):
@@ -242,97 +273,239 @@ def reply_latency(rate: float, seconds: int) -> list[float]:
     deadline = time.time() + 30
     while len(graph.replies) < len(sent) and time.time() < deadline:
         time.sleep(0.2)
-    graph.server.shutdown()
     return sorted(graph.replies[s] - t for s, t in sent.items() if s in graph.replies)
+
+
+def open_loop(rate: float, seconds: int, prefix: str) -> tuple[list[float], int]:
+    """POSTs sent on a fixed schedule whatever the answers (no coordinated omission): 1 message
+    for 3 statuses. Latency counts from each request's scheduled time; returns (ms, errors)."""
+    bodies = [
+        signed_message(f"{prefix}{i:07d}", "hello") if i % 4 == 0 else signed_status("966")
+        for i in range(int(rate * seconds))
+    ]
+    start = time.time() + 0.5
+
+    def one(i: int) -> tuple[float, int]:
+        target = start + i / rate
+        time.sleep(max(0.0, target - time.time()))
+        status = post(*bodies[i])
+        return (time.time() - target) * 1000, status
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        results = list(pool.map(one, range(len(bodies))))
+    return [r[0] for r in results], sum(1 for r in results if r[1] != 200)
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += tree(int(child))
+    return found
+
+
+def memory_mib(pids: list[int]) -> tuple[float, float]:
+    """(RSS, PSS) in MiB summed over `pids` (PSS splits shared pages among their users)."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss / 1024, pss / 1024
+
+
+def backends(url: str) -> list[int]:
+    name = url.rsplit("/", 1)[1]
+    pids = psql(url, f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}'")
+    return [int(p) for p in pids.split()]
+
+
+def saturated_intake(url: str, seconds: int, clients: int, gunicorn_pid: int) -> dict[str, float]:
+    before = int(psql(url, "SELECT count(*) FROM inbound_message_queue"))
+    cpu_before = cpu_seconds(gunicorn_pid)
+    processes = 2
+    deadline = time.time() + seconds
+    started = time.time()
+    with multiprocessing.Pool(processes) as pool:
+        results = pool.map(
+            load_process, [(clients // processes, deadline, i) for i in range(processes)]
+        )
+    elapsed = time.time() - started
+    ok = sum(r[0] for r in results)
+    return {
+        "rate": ok / elapsed,
+        "ok": ok,
+        "refused": sum(r[1] for r in results),
+        "stored": int(psql(url, "SELECT count(*) FROM inbound_message_queue")) - before,
+        "cpu_ms": (cpu_seconds(gunicorn_pid) - cpu_before) / max(ok, 1) * 1000,
+    }
+
+
+def start_gunicorn(url: str, workers: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [PY, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{WEB_PORT}",
+         "--workers", str(workers), "--log-level", "warning"],
+        cwd=BASE_DIR,
+        env=env_for(url),
+    )  # fmt: skip
+    wait_for_port(WEB_PORT)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def pct(values: list[float], q: float) -> float:
+    return common.quantile(values, q) if values else float("nan")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/clinic_pipe")
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn workers")
     parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
     args = parser.parse_args()
-    url = args.database
-    prepare_database(url)
-
-    insert_tps = pgbench_insert_rate(url, args.seconds, args.clients)
-    insert_tps_one = pgbench_insert_rate(url, args.seconds, 1)
-
-    gunicorn = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{WEB_PORT}",
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=BASE_DIR,
-        env=env_for(url),
-    )
+    server = common.server_url()
+    url = common.recreate_database(server, "clinic_bench_intake")
+    subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env_for(url), check=True)
+    psql(url, "CREATE TABLE bench_raw (id bigserial PRIMARY KEY, payload text)")
+    runs: list[dict[str, float]] = []
+    acks: list[tuple[float, float, float, int, str]] = []
     try:
-        wait_for_port(WEB_PORT)
-        before = int(psql(url, "SELECT count(*) FROM inbound_message_queue"))
-        cpu_before = cpu_seconds(gunicorn.pid)
-        processes = 2
-        deadline = time.time() + args.seconds
-        started = time.time()
-        with multiprocessing.Pool(processes) as pool:
-            results = pool.map(
-                load_process,
-                [(args.clients // processes, deadline, i) for i in range(processes)],
-            )
-        elapsed = time.time() - started
-        cpu_used = cpu_seconds(gunicorn.pid) - cpu_before
-        ok = sum(r[0] for r in results)
-        refused = sum(r[1] for r in results)
-        stored = int(psql(url, "SELECT count(*) FROM inbound_message_queue")) - before
-        intake = ok / elapsed
-
-        # Reply latency: a worker (qcluster) drains the queue and replies to the fake Graph API.
-        psql(url, "TRUNCATE inbound_message_queue, django_q_ormq, conversation, customers CASCADE")
-        qcluster = subprocess.Popen(
-            [PY, "manage.py", "qcluster"],
-            cwd=BASE_DIR,
-            env=env_for(url),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        gunicorn = start_gunicorn(url, args.workers)
         try:
-            time.sleep(3)  # let the cluster start its workers
-            latencies = reply_latency(10, args.seconds)
-        finally:
-            qcluster.terminate()
-            qcluster.wait(timeout=30)
-    finally:
-        gunicorn.terminate()
-        gunicorn.wait(timeout=30)
+            for n in range(args.repeat):
+                load_before = common.load()
+                insert16 = pgbench_insert_rate(url, args.seconds, args.clients)
+                insert_same = pgbench_insert_rate(url, args.seconds, args.workers)
+                run = saturated_intake(url, args.seconds, args.clients, gunicorn.pid)
+                run.update(insert16=insert16, insert_same=insert_same)
+                runs.append(run)
+                latencies, errors = open_loop(TARGET_RATE / 2, args.seconds, f"96657{n}")
+                acks.append((
+                    pct(latencies, 0.5), pct(latencies, 0.99), max(latencies), errors,
+                    load_before,
+                ))  # fmt: skip
+            psql(url, "TRUNCATE inbound_message_queue, whatsapp_status_updates, django_q_ormq")
+            # With the worker: reply latency, the footprint at the target rate, then idle.
+            graph = FakeGraph()
+            qcluster = subprocess.Popen(
+                [PY, "manage.py", "qcluster"], cwd=BASE_DIR, env=env_for(url),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                time.sleep(3)  # the cluster starts its workers
+                replies = reply_latency(graph, 10, args.seconds * 2)
+                peak = (0.0, 0.0)
+                sampling = True
 
-    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
-    print(f"machine: {platform.node()} {os.cpu_count()} CPUs, {platform.platform()}")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
-    print(
-        f"pgbench single-row INSERT: {insert_tps:.0f} tps ({args.clients} clients), "
-        f"{insert_tps_one:.0f} tps (1 client)"
+                def sample() -> None:
+                    nonlocal peak
+                    while sampling:
+                        pids = tree(gunicorn.pid) + tree(qcluster.pid) + backends(url)
+                        rss, pss = memory_mib(pids)
+                        peak = max(peak, (rss, pss))
+                        time.sleep(1)
+
+                sampler = threading.Thread(target=sample)
+                sampler.start()
+                target_latencies, target_errors = open_loop(TARGET_RATE, args.seconds, "966580")
+                sampling = False
+                sampler.join()
+                parts = {
+                    "gunicorn": memory_mib(tree(gunicorn.pid)),
+                    "qcluster": memory_mib(tree(qcluster.pid)),
+                    "PostgreSQL backends": memory_mib(backends(url)),
+                }
+                deadline = time.time() + 180  # let the worker catch up, then measure idle
+                backlog = (
+                    "SELECT (SELECT count(*) FROM django_q_ormq) + (SELECT count(*) FROM "
+                    "inbound_message_queue WHERE status IN ('pending', 'processing'))"
+                )
+                while time.time() < deadline and psql(url, backlog) != "0":
+                    time.sleep(1)
+                caught_up = psql(url, backlog) == "0"
+                time.sleep(3)
+                name = url.rsplit("/", 1)[1]
+                xacts = f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{name}'"
+                first = int(psql(url, xacts))
+                time.sleep(10)
+                idle_qps = (int(psql(url, xacts)) - first - 1) / 10  # minus our own query
+            finally:
+                stop(qcluster)
+                graph.server.shutdown()
+        finally:
+            stop(gunicorn)
+    finally:
+        common.recreate_database(server, "clinic_bench_intake", drop_only=True)
+
+    rows = []
+    for n, (run, ack) in enumerate(zip(runs, acks, strict=True), 1):
+        rows.append(
+            f"| {n} | {ack[4]} | {run['insert16']:,.0f} / {run['insert_same']:,.0f} "
+            f"| {run['rate']:,.0f} ({run['refused']:.0f} refused, {run['stored']:,.0f} stored) "
+            f"| {run['rate'] / run['insert16']:.3f} / {run['rate'] / run['insert_same']:.3f} "
+            f"| {run['cpu_ms']:.2f} ms | {ack[0]:.1f} / {ack[1]:.1f} / {ack[2]:.0f} ms, "
+            f"{ack[3]} errors |"
+        )
+    rates = [r["rate"] for r in runs]
+    ratio16 = [r["rate"] / r["insert16"] for r in runs]
+    ratio_same = [r["rate"] / r["insert_same"] for r in runs]
+    q = statistics.quantiles(replies, n=100) if len(replies) > 1 else [0.0] * 99
+    body = "\n".join(
+        [
+            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {common.machine()}.",
+            f"gunicorn {args.workers} sync workers, {args.clients} client threads in 2 processes "
+            "on "
+            "the same CPUs, every POST a unique signed Meta-shaped message (Arabic + emoji); "
+            f"pgbench single-row INSERT of 700 bytes with {args.clients} clients and with "
+            f"{args.workers} clients (= the workers: the database sees that many sessions), in the "
+            f"same run. Acknowledgement latency: open loop at {TARGET_RATE // 2}/s (half the "
+            "target), 1 message per 3 statuses, timed from each request's scheduled send time.",
+            "",
+            "| run | load before | pgbench INSERT tps (16 / same clients) | signed POSTs/s "
+            "| intake / INSERT (16 / same) | gunicorn CPU per POST | ack p50 / p99 / max |",
+            "|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+            f"- intake: {common.spread(rates)} POSTs/s (target >= {TARGET_RATE}); ratio "
+            f"{common.spread(ratio16, '{:.3f}')} of pgbench at {args.clients} clients, "
+            f"{common.spread(ratio_same, '{:.3f}')} at {args.workers} clients (target >= 0.15).",
+            f"- acknowledgement at {TARGET_RATE // 2}/s: p50 "
+            f"{common.spread([a[0] for a in acks], '{:.1f}')} ms, p99 "
+            f"{common.spread([a[1] for a in acks], '{:.1f}')} ms (targets 20 / 250 ms), "
+            f"{sum(a[3] for a in acks)} errors.",
+            f"- reply latency, webhook -> fake Graph API, 10 msg/s for {args.seconds * 2} s with "
+            f"the real bot (qcluster, 2 workers): {len(replies)} replies, p50 {q[49] * 1000:.0f} "
+            f"ms, p95 {q[94] * 1000:.0f} ms, max {max(replies) * 1000:.0f} ms (targets 300 ms / "
+            "1 s).",
+            f"- footprint at {TARGET_RATE}/s (open loop, 1 message : 3 statuses, qcluster "
+            f"answering with the real bot): peak RSS {peak[0]:.0f} MiB / PSS {peak[1]:.0f} MiB "
+            "in all; at the end "
+            + ", ".join(f"{k} RSS {v[0]:.0f} / PSS {v[1]:.0f} MiB" for k, v in parts.items())
+            + f"; acks p50 {pct(target_latencies, 0.5):.0f} ms, p99 "
+            f"{pct(target_latencies, 0.99):.0f} ms, {target_errors} errors.",
+            f"- idle{'' if caught_up else ' (the worker had NOT caught up after 180 s)'}: "
+            f"{idle_qps:.1f} transactions/s against the database from gunicorn + qcluster "
+            "(pg_stat_database xact_commit over 10 s; the worker polls its ORM broker every "
+            "Q_POLL = 0.2 s).",
+        ]
     )
-    print(
-        f"webhook intake: {intake:.0f} signed POSTs/s ({ok} x 200, {refused} refused, "
-        f"{stored} rows stored; gunicorn {args.workers} workers, {args.clients} clients)"
-    )
-    print(f"gunicorn CPU per webhook: {cpu_used / max(ok, 1) * 1000:.2f} ms")
-    print(
-        f"intake / raw INSERT: {intake / insert_tps:.3f} ({args.clients} clients), "
-        f"{intake / insert_tps_one:.2f} (1 client)"
-    )
-    print(
-        f"reply latency at 10 msg/s: {len(latencies)} replies, p50 {quantiles[49] * 1000:.0f} ms, "
-        f"p95 {quantiles[94] * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms"
-    )
+    common.write_section(SECTION, body)
+    print(body)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import models
-from django.db.models.functions import Now
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -250,6 +250,14 @@ class InboundMessage(models.Model):
             Index(fields=["status", "created_at"], name="idx_inbound_queue_status_created"),
             Index(
                 fields=["wa_id", "status", "sent_at"], name="idx_inbound_queue_wa_id_status_sent"
+            ),
+            # The claim walks pending rows in send order and stops at the first free one:
+            # 0.1 ms instead of a hash anti-join over every pending row (4-7 ms at 6,000).
+            Index(
+                Coalesce("sent_at", "created_at"),
+                "id",
+                condition=models.Q(status="pending"),
+                name="idx_inbound_queue_pending_order",
             ),
         ]
         constraints = [

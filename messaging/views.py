@@ -45,6 +45,8 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
         batch = whatsapp.parse_webhook(json.loads(body))
     except ValueError as exc:  # bad JSON, bad UTF-8 or not a WhatsApp notification
         return _error(400, f"malformed webhook body: {exc}")
+    except RecursionError:  # json nests deeper than Python's stack (found by fuzzing)
+        return _error(400, "malformed webhook body: nested too deeply")
     try:
         intake = services.store_webhook(batch=batch)
     except DatabaseError:

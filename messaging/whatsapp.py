@@ -333,7 +333,9 @@ class WhatsAppError(Exception):
             return True
         if self.code is None:  # timeouts, connection errors, 5xx without an envelope
             return self.http_status is None or self.http_status >= 500 or self.http_status == 429
-        return self.http_status is not None and self.http_status >= 500 and self.code == 0
+        # A 5xx with code 0 or 1 ("invalid request or possible server error") is Meta failing,
+        # not the request: the fault runs (bench/faults) showed replies lost to it for good.
+        return self.http_status is not None and self.http_status >= 500 and self.code in (0, 1)
 
     @property
     def permanent(self) -> bool:

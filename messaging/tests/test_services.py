@@ -294,3 +294,26 @@ def test_setup_schedules_is_idempotent():
 def test_stored_payloads_round_trip_through_json():
     store(message_body("wamid.J", "966500000001", "مرحبا"))
     assert json.loads(InboundMessage.objects.get().payload)["message"]["text"]["body"] == "مرحبا"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_claiming_from_a_long_queue_walks_the_pending_index_instead_of_hashing_every_row():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO inbound_message_queue (message_id, wa_id, payload, status, attempts, "
+            "created_at, updated_at, sent_at) SELECT 'wamid.L' || n, "
+            "'9665' || lpad((n % 2000)::text, 8, '0'), '{}', 'pending', 0, now(), now(), "
+            "now() - interval '1 hour' + (n || ' ms')::interval FROM generate_series(1, 6000) n"
+        )
+        cursor.execute("ANALYZE inbound_message_queue")
+    with CaptureQueriesContext(connection) as queries:
+        assert services.claim_next_inbound() is not None
+    [claim] = [q["sql"] for q in queries if "SKIP LOCKED" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + claim)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "idx_inbound_queue_pending_order" in plan, plan

@@ -205,3 +205,11 @@ def test_three_concurrent_redeliveries_store_the_message_once(live_server):
         thread.join()
     assert codes == [200, 200, 200]
     assert InboundMessage.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_a_body_nested_deeper_than_the_stack_is_a_400_not_a_500(post_webhook):
+    response = post_webhook(b"[" * 100_000 + b"]" * 100_000)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+    assert not InboundMessage.objects.exists()

@@ -216,6 +216,8 @@ def test_send_posts_with_the_bearer_token_and_returns_the_message_id(graph):
         (400, 131057, True, False),
         (400, 4, True, False),
         (502, None, True, False),
+        (500, 1, True, False),  # "possible server error" with a 500: Meta's side
+        (400, 1, False, False),  # the same code with a 400: the request is wrong
         (400, 131047, False, True),
         (401, 190, False, False),
         (400, 100, False, False),
