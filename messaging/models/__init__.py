@@ -1,0 +1,43 @@
+"""Messaging's tables, one module per concern; every model is importable from here."""
+
+from messaging.models.bot import BotSession
+from messaging.models.conversation import (
+    Conversation,
+    ConversationQuerySet,
+    NotificationEvent,
+    NotificationEventQuerySet,
+)
+from messaging.models.queue import (
+    InboundMessage,
+    InboundMessageQuerySet,
+    SendRate,
+    StatusUpdate,
+    StatusUpdateQuerySet,
+)
+from messaging.models.reminders import (
+    MessagingSettings,
+    Reminder,
+    ReminderQuerySet,
+    VacationNotice,
+    VacationNotification,
+)
+from messaging.models.sandbox import SandboxMessage
+
+__all__ = [
+    "BotSession",
+    "Conversation",
+    "ConversationQuerySet",
+    "InboundMessage",
+    "InboundMessageQuerySet",
+    "MessagingSettings",
+    "NotificationEvent",
+    "NotificationEventQuerySet",
+    "Reminder",
+    "ReminderQuerySet",
+    "SandboxMessage",
+    "SendRate",
+    "StatusUpdate",
+    "StatusUpdateQuerySet",
+    "VacationNotice",
+    "VacationNotification",
+]
