@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from customers.models import Customer
-from messaging import services, vacations, whatsapp
+from messaging import services, staff, vacations, whatsapp
 from messaging.models import (
     BotSession,
     Conversation,
@@ -213,7 +213,7 @@ class MessagingSettingsAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: MessagingSettings, form: object, change: bool
     ) -> None:
-        services.set_automated_messaging_paused(
+        staff.set_automated_messaging_paused(
             paused=obj.automated_paused, by=request.user.get_username(), reason=obj.paused_reason
         )
 

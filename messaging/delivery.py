@@ -22,6 +22,9 @@ from messaging.models import Conversation, SendRate, StatusUpdate
 
 logger = logging.getLogger(__name__)
 
+# The task that sends one outbound conversation row (every sending path queues this one).
+SEND_TASK = "messaging.tasks.send_outbound"
+
 
 def enqueue(func: str, *args: Any) -> None:
     """Hand work to django-q2 together with the rows it points at (the rows are the truth).

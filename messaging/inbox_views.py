@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.permissions import staff_required
 from customers.models import Customer
-from messaging import delivery, inbox, services
+from messaging import delivery, inbox, staff
 
 INBOX = "messaging.use_inbox"
 KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -88,7 +88,7 @@ def _conversation_page(
 ) -> HttpResponse:
     before = request.GET.get("before", "")
     shown = inbox.transcript(customer=customer, before=int(before) if before.isdigit() else None)
-    services.mark_conversation_read(customer=customer)
+    staff.mark_conversation_read(customer=customer)
     return render(
         request,
         "messaging/conversation.html",
@@ -99,7 +99,7 @@ def _conversation_page(
             "draft": draft,
             "key": uuid.uuid4().hex,
             "live": not before,
-            "max_chars": services.TEXT_MAX_CHARS,
+            "max_chars": staff.TEXT_MAX_CHARS,
         },
         status=status,
     )
@@ -116,7 +116,7 @@ def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
         customer=customer, after=int(after) if after.isdigit() else 0, watching=watching
     )
     if request.GET.get("seen") == "1" and any(m.is_inbound for m in changed):
-        services.mark_conversation_read(customer=customer)
+        staff.mark_conversation_read(customer=customer)
     window_open = delivery.window_is_open(customer=customer)
     return JsonResponse(
         {
@@ -153,7 +153,7 @@ def reply(request: HttpRequest, wa_id: str) -> HttpResponse:
     if not request.user.is_authenticated:  # staff_required saw to it; this tells mypy
         raise PermissionDenied
     try:
-        result = services.send_staff_reply(
+        result = staff.send_staff_reply(
             customer=customer, text=text, user=request.user, key=key if KEY.match(key) else None
         )
     except ValidationError as exc:
@@ -189,19 +189,19 @@ def _control(
 
 
 pause = _control(
-    lambda c: services.pause_bot(customer=c),
+    lambda c: staff.pause_bot(customer=c),
     gettext_lazy("The bot is paused for this customer."),
 )
 resume = _control(
-    lambda c: services.resume_bot(customer=c),
+    lambda c: staff.resume_bot(customer=c),
     gettext_lazy("The bot answers this customer again."),
 )
 block = _control(
-    lambda c: services.set_customer_blocked(customer=c, blocked=True),
+    lambda c: staff.set_customer_blocked(customer=c, blocked=True),
     gettext_lazy("Customer blocked: nothing is answered or sent to them."),
 )
 unblock = _control(
-    lambda c: services.set_customer_blocked(customer=c, blocked=False),
+    lambda c: staff.set_customer_blocked(customer=c, blocked=False),
     gettext_lazy("Customer unblocked."),
 )
 

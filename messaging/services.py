@@ -6,48 +6,42 @@ import os
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django_q.tasks import async_task
 
 from customers.models import Customer
 from customers.phone import normalize_wa_id
-from messaging import bot, delivery, outgoing, vacations, whatsapp
-from messaging.delivery import apply_status_updates, enqueue, send_outbound_message, show_typing
+from messaging import bot, vacations, whatsapp
+from messaging.delivery import (
+    SEND_TASK,
+    apply_status_updates,
+    enqueue,
+    send_outbound_message,
+    show_typing,
+)
 from messaging.events import record_event
 from messaging.models import (
     Conversation,
     InboundMessage,
-    MessagingSettings,
     SendRate,
     StatusUpdate,
 )
+from messaging.staff import STAFF_KEY
 
 logger = logging.getLogger(__name__)
 
 # Set only by the test that kills a worker in the middle of a message.
 HANG_AFTER_RECORD_ENV = "MESSAGING_TEST_HANG_AFTER_RECORD"
 DRAIN_TASK = "messaging.tasks.drain_inbound"
-SEND_TASK = "messaging.tasks.send_outbound"
-STAFF_KEY = "staff:"  # idempotency keys of staff replies (the sweep re-sends them if lost)
-HELD_SUFFIX = ":held"  # a staff text kept in the transcript because the window was closed
-TEXT_MAX_CHARS = 4096  # WhatsApp's limit for a text message body
-# Stored in English (the admin reads it); the inbox shows it translated.
-WINDOW_CLOSED_NOTE = gettext_noop(
-    "Not sent: the 24-hour window was closed, so the re-engagement template went instead."
-)
 
 
 # ============================================================================ webhook intake
@@ -428,164 +422,3 @@ def retry_inbound_messages(*, ids: Iterable[int]) -> int:
         enqueue(DRAIN_TASK)
     logger.info("re-queued %d inbound messages", count)
     return count
-
-
-# ---------------------------------------------------------------------------- hand-off and staff
-
-
-@transaction.atomic
-def hand_off_to_staff(*, customer: Customer, reason: str) -> Customer:
-    """Pause the bot for this customer and flag the conversation for staff.
-
-    The bot stays silent until staff resume it or `BOT_HANDOFF_PAUSE_HOURS` pass.
-    """
-    now = timezone.now()
-    customer.needs_staff_since = customer.needs_staff_since or now
-    customer.bot_paused_until = now + timedelta(hours=settings.BOT_HANDOFF_PAUSE_HOURS)
-    customer.save(update_fields=["needs_staff_since", "bot_paused_until", "updated_at"])
-    record_event(event_type="handoff_requested", data={"reason": reason}, wa_id=customer.wa_id)
-    return customer
-
-
-@transaction.atomic
-def pause_bot(*, customer: Customer, hours: float | None = None, by: str = "staff") -> Customer:
-    """Keep the bot silent for this customer (staff are talking to them)."""
-    hours = settings.BOT_HANDOFF_PAUSE_HOURS if hours is None else hours
-    customer.bot_paused_until = timezone.now() + timedelta(hours=hours)
-    customer.save(update_fields=["bot_paused_until", "updated_at"])
-    record_event(event_type="bot_paused", data={"hours": hours, "by": by}, wa_id=customer.wa_id)
-    return customer
-
-
-@transaction.atomic
-def resume_bot(*, customer: Customer, by: str = "staff") -> Customer:
-    """Let the bot answer this customer again; the hand-off is over."""
-    customer.bot_paused_until = None
-    customer.needs_staff_since = None
-    customer.save(update_fields=["bot_paused_until", "needs_staff_since", "updated_at"])
-    record_event(event_type="bot_resumed", data={"by": by}, wa_id=customer.wa_id)
-    return customer
-
-
-@dataclass(frozen=True)
-class StaffReply:
-    """What became of a staff reply: the row that goes out, and the staff text if it could not."""
-
-    sent: Conversation  # the text itself, or the re-engagement template outside the window
-    held_back: Conversation | None = None  # the staff text, kept in the transcript, not delivered
-
-    @property
-    def as_template(self) -> bool:
-        return self.held_back is not None
-
-
-@transaction.atomic
-def send_staff_reply(
-    *, customer: Customer, text: str, user: AbstractBaseUser, key: str | None = None
-) -> StaffReply:
-    """Queue a staff member's reply to the customer; it leaves through the one sender.
-
-    Inside the 24-hour window the text goes out as is. Outside it WhatsApp refuses free text, so
-    the configured re-engagement template goes instead and the text stays in the transcript as a
-    failed (never sent) staff message, for staff to send again once the customer answers.
-    `key` (one per rendered form) makes a resubmitted form send nothing twice. The reply ends the
-    wait for staff but leaves the bot paused. Raises ValidationError for a blocked customer or an
-    empty or oversized text.
-    """
-    text = text.strip()
-    if customer.is_blocked:
-        raise ValidationError(_("This customer is blocked: unblock them to reply."))
-    if not text:
-        raise ValidationError(_("Write a message first."))
-    if len(text) > TEXT_MAX_CHARS:
-        raise ValidationError(
-            _("A WhatsApp message holds at most %(limit)d characters; this one has %(count)d.")
-            % {"limit": TEXT_MAX_CHARS, "count": len(text)}
-        )
-    prefix = f"{STAFF_KEY}{key or uuid.uuid4().hex}"
-    existing = Conversation.objects.filter(idempotency_key__in=[prefix, prefix + HELD_SUFFIX])
-    if earlier := list(existing.order_by("id")):  # the same form posted again
-        return StaffReply(earlier[0], earlier[1] if len(earlier) > 1 else None)
-    now = timezone.now()
-    in_window = delivery.window_is_open(customer=customer)
-    message = outgoing.text(text) if in_window else delivery.reengagement_template()
-    sent = Conversation(
-        customer=customer,
-        role=Conversation.Role.SECRETARY,
-        message=message.preview,
-        message_type=message.type,
-        status=Conversation.Status.QUEUED,
-        payload=message.body(customer.wa_id),
-        idempotency_key=prefix,
-        created_at=now,
-    )
-    sent.save()
-    held_back = None
-    if not in_window:
-        held_back = Conversation.objects.create(
-            customer=customer,
-            role=Conversation.Role.SECRETARY,
-            message=text,
-            message_type="text",
-            status=Conversation.Status.FAILED,
-            status_at=now,
-            error_message=WINDOW_CLOSED_NOTE,
-            idempotency_key=prefix + HELD_SUFFIX,
-            created_at=now,
-        )
-    enqueue(SEND_TASK, sent.id)
-    customer.needs_staff_since = None
-    customer.save(update_fields=["needs_staff_since", "updated_at"])
-    Customer.objects.filter(pk=customer.pk).touch_last_message(now)
-    record_event(
-        event_type="staff_replied",
-        data={
-            "conversation_id": sent.id,
-            "by": user.get_username(),
-            "as": "text" if in_window else "template",
-        },
-        wa_id=customer.wa_id,
-    )
-    return StaffReply(sent, held_back)
-
-
-@transaction.atomic
-def set_customer_blocked(*, customer: Customer, blocked: bool, by: str = "staff") -> Customer:
-    """Block (nothing is answered or sent) or unblock a customer."""
-    if customer.is_blocked == blocked:
-        return customer
-    customer.is_blocked = blocked
-    customer.save(update_fields=["is_blocked", "updated_at"])
-    record_event(
-        event_type="customer_blocked" if blocked else "customer_unblocked",
-        data={"by": by},
-        wa_id=customer.wa_id,
-    )
-    return customer
-
-
-def mark_conversation_read(*, customer: Customer) -> None:
-    """Staff have seen everything this customer wrote up to now."""
-    customer.staff_read_at = timezone.now()
-    customer.save(update_fields=["staff_read_at"])
-
-
-# ============================================================================ automated messaging
-@transaction.atomic
-def set_automated_messaging_paused(*, paused: bool, by: str, reason: str = "") -> MessagingSettings:
-    """Pause (or resume) automated messages such as reminders for the whole business."""
-    row = MessagingSettings.objects.select_for_update().get_or_create(
-        id=MessagingSettings.SINGLETON_ID
-    )[0]
-    was_paused = row.automated_paused
-    row.automated_paused = paused
-    row.paused_reason = reason if paused else ""
-    row.changed_by = by
-    row.changed_at = timezone.now()
-    row.save()
-    if was_paused != paused:
-        record_event(
-            event_type="automated_messaging_paused" if paused else "automated_messaging_resumed",
-            data={"by": by, "reason": reason},
-        )
-    return row

@@ -11,7 +11,7 @@ from django.utils.translation import override
 
 from customers.models import Customer
 from messaging import outgoing
-from messaging.delivery import enqueue
+from messaging.delivery import SEND_TASK, enqueue
 from messaging.events import record_event
 from messaging.formatting import format_day
 from messaging.models import Conversation, VacationNotice, VacationNotification
@@ -19,7 +19,6 @@ from messaging.reminders import customer_language, reminder_choice, template_set
 from reservations.models import Reservation, VacationPeriod
 from reservations.vacations import reservations_in_vacation
 
-SEND_TASK = "messaging.tasks.send_outbound"
 NOTIFY_KEY = "vacation:"  # idempotency keys of the notifications (the sweep re-sends them if lost)
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from messaging import outgoing, services
+from messaging import outgoing, staff
 from messaging.bot import ids
 from messaging.bot.turn import Turn
 
@@ -81,7 +81,7 @@ def location(turn: Turn) -> Replies:
 
 
 def hand_off(turn: Turn, *, reason: str) -> Replies:
-    services.hand_off_to_staff(customer=turn.customer, reason=reason)
+    staff.hand_off_to_staff(customer=turn.customer, reason=reason)
     turn.session.forget()
     text = _("Thank you. A member of our team will answer you here as soon as possible.")
     return [outgoing.text(text)]

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from messaging.models import Conversation
-from messaging.services import HELD_SUFFIX, WINDOW_CLOSED_NOTE
+from messaging.staff import HELD_SUFFIX, WINDOW_CLOSED_NOTE
 
 register = template.Library()
 

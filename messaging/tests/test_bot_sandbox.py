@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from customers.models import Customer
-from messaging import services
+from messaging import staff
 from messaging.tests.chat import SandboxChat
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
@@ -124,7 +124,7 @@ def test_hand_off_silences_the_bot_until_staff_resume(phone):
     customer = Customer.objects.get()
     assert customer.needs_staff_since is not None
     assert chat.say("هل من أحد؟") == []  # paused: recorded, not answered
-    services.resume_bot(customer=customer)
+    staff.resume_bot(customer=customer)
     [menu] = chat.say("مرحبا")
     assert menu.titles[0] == "حجز موعد"
 

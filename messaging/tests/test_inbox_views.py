@@ -13,7 +13,7 @@ from django.utils import timezone
 from config.permissions import RECEPTIONIST, setup_roles
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
-from messaging import inbox, sandbox, services, tasks
+from messaging import inbox, sandbox, services, staff, tasks
 from messaging.models import Conversation, NotificationEvent, SandboxMessage
 from messaging.tests.factories import ConversationFactory
 from messaging.tests.test_inbox import customers_by_recency, wrote
@@ -93,7 +93,7 @@ def test_the_inbox_shows_unread_and_needs_staff_badges(staff_client):
         customer_name="Waiting", last_inbound_at=timezone.now(), needs_staff_since=timezone.now()
     )
     read = CustomerFactory(customer_name="Read", last_inbound_at=timezone.now())
-    services.mark_conversation_read(customer=read)
+    staff.mark_conversation_read(customer=read)
     wrote(waiting, "help")
     wrote(read, "thanks")
     html = staff_client.get(url("inbox")).content.decode()
@@ -401,14 +401,14 @@ def test_a_handed_off_customer_gets_the_staff_reply_in_the_sandbox(live_server, 
     sandbox.send_as_customer(wa_id=WA_ID, name="Sara", text="I need a person", webhook_url=webhook)
     services.drain_inbound_queue()
     customer = Customer.objects.get(wa_id=WA_ID)
-    services.hand_off_to_staff(customer=customer, reason="asked for staff")
+    staff.hand_off_to_staff(customer=customer, reason="asked for staff")
 
     # Staff see it waiting, open it and answer from the inbox.
-    staff = get_user_model().objects.create_user("desk", password="pw-desk-1", is_staff=True)
+    desk = get_user_model().objects.create_user("desk", password="pw-desk-1", is_staff=True)
     setup_roles()
-    staff.groups.add(Group.objects.get(name=RECEPTIONIST))
+    desk.groups.add(Group.objects.get(name=RECEPTIONIST))
     browser = Client()
-    browser.force_login(staff)
+    browser.force_login(desk)
     assert WA_ID in browser.get(url("inbox"), {"needs": "1"}).content.decode()
     browser.get(url("conversation", WA_ID))
     browser.post(url("conversation-reply", WA_ID), {"text": "Hi Sara, this is reception"})

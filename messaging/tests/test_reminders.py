@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from customers.tests.factories import CustomerFactory
-from messaging import reminder_planning, reminders, services
+from messaging import reminder_planning, reminders, staff
 from messaging.models import Conversation, NotificationEvent, Reminder
 from messaging.reminder_planning import plan_reminders
 from messaging.reminders import send_due_reminders
@@ -209,12 +209,12 @@ def test_quiet_hours_drop_a_reminder_that_would_arrive_too_late(graph, clinic, r
 
 
 def test_pause_switch_holds_reminders_and_resuming_sends_them(monday, graph, clinic):
-    services.set_automated_messaging_paused(paused=True, by="manager", reason="system change")
+    staff.set_automated_messaging_paused(paused=True, by="manager", reason="system change")
     [outcome] = run(clinic, riyadh(SUNDAY, 19, 1))
     assert outcome.action == "wait"
     assert run(clinic, riyadh(SUNDAY, 19, 3)) == []  # waits without re-checking every run
     assert graph.sent == []
-    services.set_automated_messaging_paused(paused=False, by="manager")
+    staff.set_automated_messaging_paused(paused=False, by="manager")
     [outcome] = run(clinic, riyadh(SUNDAY, 19, 7))
     assert outcome.action == "sent"
     events = NotificationEvent.objects.values_list("event_type", flat=True)
@@ -222,7 +222,7 @@ def test_pause_switch_holds_reminders_and_resuming_sends_them(monday, graph, cli
 
 
 def test_pause_until_too_late_drops_the_reminder_with_a_reason(monday, graph, clinic):
-    services.set_automated_messaging_paused(paused=True, by="manager")
+    staff.set_automated_messaging_paused(paused=True, by="manager")
     run(clinic, riyadh(SUNDAY, 19, 1))
     [outcome] = run(clinic, riyadh(MONDAY, 9, 58))
     assert (outcome.action, outcome.detail) == ("skip", "automated messaging is paused")
@@ -324,9 +324,9 @@ def test_late_day_before_reminder_gives_way_to_the_one_hours_before(
     monday, graph, clinic, settings
 ):
     settings.REMINDER_HOURS_BEFORE = 3
-    services.set_automated_messaging_paused(paused=True, by="manager")
+    staff.set_automated_messaging_paused(paused=True, by="manager")
     run(clinic, riyadh(SUNDAY, 19, 1))  # both held by the pause ...
-    services.set_automated_messaging_paused(paused=False, by="manager")
+    staff.set_automated_messaging_paused(paused=False, by="manager")
     outcomes = {o.kind: o for o in run(clinic, riyadh(MONDAY, 8, 5))}  # ... until both are due
     assert (outcomes["day_before"].action, outcomes["day_before"].detail) == (
         "skip",

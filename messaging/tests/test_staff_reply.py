@@ -10,7 +10,7 @@ from django.utils.module_loading import import_string
 from django_q.models import OrmQ
 
 from customers.tests.factories import CustomerFactory
-from messaging import services
+from messaging import services, staff
 from messaging.models import Conversation, NotificationEvent
 
 pytestmark = pytest.mark.django_db
@@ -37,12 +37,12 @@ def waiting_customer(*, window_open: bool = True):
     """A customer handed off to staff, whose last message is 10 minutes or 2 days old."""
     age = dt.timedelta(minutes=10) if window_open else dt.timedelta(days=2)
     customer = CustomerFactory(last_inbound_at=timezone.now() - age)
-    return services.hand_off_to_staff(customer=customer, reason="asked for staff")
+    return staff.hand_off_to_staff(customer=customer, reason="asked for staff")
 
 
 def test_a_reply_inside_the_window_is_sent_as_text_by_the_sender(graph, staff_user):
     customer = waiting_customer()
-    reply = services.send_staff_reply(customer=customer, text=" See you at 5 ", user=staff_user)
+    reply = staff.send_staff_reply(customer=customer, text=" See you at 5 ", user=staff_user)
     row = reply.sent
     assert not reply.as_template
     assert (row.role, row.status, row.message) == ("secretary", "queued", "See you at 5")
@@ -59,7 +59,7 @@ def test_a_reply_inside_the_window_is_sent_as_text_by_the_sender(graph, staff_us
 def test_a_reply_answers_the_hand_off_but_leaves_the_bot_paused(graph, staff_user):
     customer = waiting_customer()
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=1), tick=False):
-        services.send_staff_reply(customer=customer, text="Hello", user=staff_user)
+        staff.send_staff_reply(customer=customer, text="Hello", user=staff_user)
         moment = timezone.now()
     customer.refresh_from_db()
     assert customer.needs_staff_since is None
@@ -69,7 +69,7 @@ def test_a_reply_answers_the_hand_off_but_leaves_the_bot_paused(graph, staff_use
 
 def test_a_reply_is_recorded_as_sent_by_staff(graph, staff_user):
     customer = waiting_customer()
-    reply = services.send_staff_reply(customer=customer, text="Hello", user=staff_user)
+    reply = staff.send_staff_reply(customer=customer, text="Hello", user=staff_user)
     run_queued_tasks()
     replied = NotificationEvent.objects.get(event_type="staff_replied")
     assert replied.wa_id == customer.wa_id
@@ -80,7 +80,7 @@ def test_a_reply_is_recorded_as_sent_by_staff(graph, staff_user):
 
 def test_outside_the_window_the_template_goes_and_the_text_is_kept_undelivered(graph, staff_user):
     customer = waiting_customer(window_open=False)
-    reply = services.send_staff_reply(customer=customer, text="Your results", user=staff_user)
+    reply = staff.send_staff_reply(customer=customer, text="Your results", user=staff_user)
     assert reply.as_template
     assert reply.sent.message_type == "template"
     held = reply.held_back
@@ -101,14 +101,14 @@ def test_outside_the_window_the_template_goes_and_the_text_is_kept_undelivered(g
 
 def test_a_customer_who_never_wrote_gets_the_template(graph, staff_user):
     customer = CustomerFactory(last_inbound_at=None)
-    assert services.send_staff_reply(customer=customer, text="Hi", user=staff_user).as_template
+    assert staff.send_staff_reply(customer=customer, text="Hi", user=staff_user).as_template
 
 
 @pytest.mark.parametrize("text", ["", "   \n "])
 def test_an_empty_reply_is_refused_and_records_nothing(staff_user, text):
     customer = waiting_customer()
     with pytest.raises(ValidationError, match="Write a message first"):
-        services.send_staff_reply(customer=customer, text=text, user=staff_user)
+        staff.send_staff_reply(customer=customer, text=text, user=staff_user)
     assert not Conversation.objects.exists()
     customer.refresh_from_db()
     assert customer.needs_staff_since is not None
@@ -117,34 +117,34 @@ def test_an_empty_reply_is_refused_and_records_nothing(staff_user, text):
 def test_a_reply_longer_than_whatsapp_allows_is_refused(staff_user):
     customer = waiting_customer()
     with pytest.raises(ValidationError, match="at most 4096 characters; this one has 4097"):
-        services.send_staff_reply(customer=customer, text="x" * 4097, user=staff_user)
+        staff.send_staff_reply(customer=customer, text="x" * 4097, user=staff_user)
     assert not Conversation.objects.exists()
-    services.send_staff_reply(customer=customer, text="x" * 4096, user=staff_user)
+    staff.send_staff_reply(customer=customer, text="x" * 4096, user=staff_user)
     assert Conversation.objects.count() == 1
 
 
 def test_a_blocked_customer_cannot_be_answered(staff_user):
     customer = CustomerFactory(is_blocked=True, last_inbound_at=timezone.now())
     with pytest.raises(ValidationError, match="blocked"):
-        services.send_staff_reply(customer=customer, text="Hi", user=staff_user)
+        staff.send_staff_reply(customer=customer, text="Hi", user=staff_user)
     assert not Conversation.objects.exists()
 
 
 def test_the_same_form_posted_twice_sends_once(staff_user):
     customer = waiting_customer()
-    first = services.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
-    again = services.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
+    first = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
+    again = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
     assert again.sent.id == first.sent.id
     assert Conversation.objects.count() == 1
     assert len(queued_sends()) == 1
-    other = services.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k10")
+    other = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k10")
     assert other.sent.id != first.sent.id
 
 
 def test_the_same_template_form_posted_twice_keeps_one_note(staff_user):
     customer = waiting_customer(window_open=False)
-    services.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
-    again = services.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
+    staff.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
+    again = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
     assert again.as_template
     assert Conversation.objects.count() == 2
 
@@ -152,7 +152,7 @@ def test_the_same_template_form_posted_twice_keeps_one_note(staff_user):
 def test_the_sweep_sends_a_staff_reply_whose_task_was_lost(graph, staff_user):
     with time_machine.travel(NOW, tick=False):
         customer = CustomerFactory(last_inbound_at=NOW - dt.timedelta(minutes=5))
-        reply = services.send_staff_reply(customer=customer, text="Hi", user=staff_user)
+        reply = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user)
     OrmQ.objects.all().delete()  # the task is lost; the queued row is the truth
     with time_machine.travel(NOW + dt.timedelta(minutes=2), tick=False):
         services.sweep_queues()
@@ -165,7 +165,7 @@ def test_the_sweep_sends_a_staff_reply_whose_task_was_lost(graph, staff_user):
 
 def test_meta_refusing_the_reply_marks_it_failed_with_the_reason(graph, staff_user):
     customer = waiting_customer()
-    reply = services.send_staff_reply(customer=customer, text="Hi", user=staff_user)
+    reply = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user)
     graph.fail_next(400, 131026, details="Message undeliverable")
     run_queued_tasks()
     reply.sent.refresh_from_db()
