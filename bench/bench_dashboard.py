@@ -12,15 +12,15 @@ bench/RESULTS.md (other sections are kept). --explain prints EXPLAIN ANALYZE of 
 
 import argparse
 import os
-import platform
-import re
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,29 +71,6 @@ def explain(sqls: list[str]) -> None:
             print("\n".join(row[0] for row in cursor.fetchall()))
 
 
-def machine() -> str:
-    cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-    ram = re.search(r"MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text())
-    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return (
-        f"{cores} cores ({cpu.group(1).strip() if cpu else 'unknown CPU'}), "
-        f"{int(ram.group(1)) / 1024 / 1024 if ram else 0:.1f} GiB RAM, "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-def write_results(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^## {SECTION}\n.*?(?=^## |\Z)", re.S | re.M)
-    section = f"## {SECTION}\n\n{text.strip()}\n\n"
-    new = (
-        pattern.sub(lambda _: section, old)
-        if pattern.search(old)
-        else old.rstrip() + "\n\n" + section
-    )
-    RESULTS.write_text(new.rstrip() + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
@@ -110,7 +87,6 @@ def main() -> None:
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection
     from django.test import Client
     from django.utils import timezone
 
@@ -148,17 +124,13 @@ def main() -> None:
         for result in results:
             print(f"\n===== {result['label']}")
             explain(result["sql"])
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        server = cursor.fetchone()[0]
     sizes = (
         f"{Reservation.objects.count():,} reservations, "
         f"{Conversation.objects.count():,} conversation rows, "
         f"{NotificationEvent.objects.count():,} events, {Customer.objects.count():,} customers"
     )
     lines = [
-        f"Measured {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}; "
-        f"PostgreSQL {server} on the same machine; Python {platform.python_version()}.",
+        f"Measured {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {common.machine()}.",
         f"Data (`manage.py seed_load`): {sizes}. Whole request through Django's test client "
         f"(session, middleware, template), 5 warm-up requests, {args.runs} runs each:",
         "",
@@ -184,7 +156,7 @@ def main() -> None:
         ".venv/bin/python bench/bench_dashboard.py --seed` (then without --seed; --explain prints "
         "the plans).",
     ]
-    write_results("\n".join(lines))
+    common.write_section(SECTION, "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -11,7 +11,6 @@ the figures, with the machine and the date, to the "staff inbox" section of benc
 
 import argparse
 import os
-import platform
 import re
 import statistics
 import sys
@@ -19,7 +18,9 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -27,24 +28,6 @@ BENCH_DB = "clinic_bench_inbox"
 SECTION = "staff inbox"
 CUSTOMERS = 20_000
 PER_CUSTOMER = 20
-
-
-def bench_url(server_url: str) -> str:
-    parts = urlsplit(server_url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1/x")
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-
-
-def recreate_database(server_url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    parts = urlsplit(server_url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
 
 
 def fill(now: datetime) -> None:
@@ -104,36 +87,13 @@ def scans_conversation(queryset: object) -> bool:
     return bool(re.search(r"Seq Scan on conversation", plan))
 
 
-def machine() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
-        (version,) = cursor.fetchone()
-    cpus = os.cpu_count()
-    return (
-        f"{cpus} cores, {platform.system()} {platform.release()}; "
-        f"{version.split(' on ')[0]} on the same machine; Python {platform.python_version()}"
-    )
-
-
-def write_results(body: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    section = f"## {SECTION}\n\n{body}\n"
-    pattern = re.compile(rf"^## {re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section, text) if pattern.search(text) else f"{text.rstrip()}\n\n{section}"
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
     args = parser.parse_args()
-    server = os.environ.get("DATABASE_URL", "")
-    bench_url(server)  # refuses anything but PostgreSQL before creating anything
-    recreate_database(server)
-    os.environ["DATABASE_URL"] = bench_url(server)
+    server = common.server_url()  # refuses anything but PostgreSQL before creating anything
+    os.environ["DATABASE_URL"] = common.recreate_database(server, BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -198,9 +158,10 @@ def main() -> None:
                 f"| {scan} |"
             )
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        machine = common.machine()
         body = "\n".join(
             [
-                f"Measured {stamp} on {machine()}.",
+                f"Measured {stamp} on {machine}.",
                 f"Tables: {CUSTOMERS:,} customers with messages (1 in 50 waiting for staff), "
                 f"{CUSTOMERS * PER_CUSTOMER:,} conversation rows. Warm calls (10 warm-up), "
                 f"{args.runs} runs each, wall time per call including the queries:",
@@ -216,14 +177,14 @@ def main() -> None:
                 ".venv/bin/python bench/bench_inbox.py`.",
             ]
         )
-        write_results(body)
+        common.write_section(SECTION, body)
         print(body)
     finally:
         from django.db import connections
 
         connections.close_all()
         if not args.keep:
-            recreate_database(server, drop_only=True)
+            common.recreate_database(server, BENCH_DB, drop_only=True)
 
 
 if __name__ == "__main__":

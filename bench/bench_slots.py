@@ -12,42 +12,21 @@ the date, to the "available_slots" section of bench/RESULTS.md (other sections a
 
 import argparse
 import os
-import platform
-import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
 BENCH_DB = "clinic_bench_slots"
 SECTION = "available_slots"
 TOTAL = 50_000
-
-
-def bench_url(server_url: str) -> str:
-    parts = urlsplit(server_url)
-    if not parts.scheme.startswith("postgres"):
-        sys.exit(
-            "Set DATABASE_URL to a PostgreSQL server, e.g. postgres://postgres@127.0.0.1/postgres"
-        )
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
-
-
-def recreate_database(server_url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    parts = urlsplit(server_url)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}"')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
 
 
 def fill(today: date) -> int:
@@ -117,43 +96,14 @@ def measure(label: str, call: Callable[[], object], runs: int) -> dict[str, floa
     }
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = found.group(1).strip() if found else cpu
-    ram = ""
-    meminfo = Path("/proc/meminfo")
-    if meminfo.exists():
-        found = re.search(r"MemTotal:\s*(\d+)", meminfo.read_text())
-        ram = f", {int(found.group(1)) / 1024 / 1024:.1f} GiB RAM" if found else ""
-    cores = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return f"{cores} cores ({cpu}){ram}, {platform.system()} {platform.release()}"
-
-
-def write_results(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^## {SECTION}\n.*?(?=^## |\Z)", re.S | re.M)
-    section = f"## {SECTION}\n\n{text.strip()}\n\n"
-    new = (
-        pattern.sub(lambda _: section, old)
-        if pattern.search(old)
-        else old.rstrip() + "\n\n" + section
-    )
-    RESULTS.write_text(new.rstrip() + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
 
-    server_url = os.environ.get("DATABASE_URL", "")
-    url = bench_url(server_url)
-    recreate_database(server_url)
-    os.environ["DATABASE_URL"] = url
+    server = common.server_url()
+    os.environ["DATABASE_URL"] = common.recreate_database(server, BENCH_DB)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
@@ -168,6 +118,7 @@ def main() -> None:
 
     try:
         call_command("migrate", verbosity=0)
+        machine = common.machine()  # while the benchmark database exists
         today = timezone.localdate()
         total = fill(today)
         end = today + timedelta(days=29)
@@ -190,17 +141,13 @@ def main() -> None:
                 args.runs,
             ),
         ]
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW server_version")
-            server = cursor.fetchone()[0]
         connection.close()
     finally:
         if not args.keep:
-            recreate_database(server_url, drop_only=True)
+            common.recreate_database(server, BENCH_DB, drop_only=True)
 
     lines = [
-        f"Measured {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine()}; "
-        f"PostgreSQL {server} on the same machine; Python {platform.python_version()}.",
+        f"Measured {datetime.now().astimezone():%Y-%m-%d %H:%M %Z} on {machine}.",
         f"Table: {total:,} reservations (the next 30 days booked to capacity, the rest history, "
         "1 in 5 of it cancelled); demo clinic rules. Warm calls (20 warm-up), "
         f"{args.runs} runs each, wall time per call including the queries:",
@@ -215,7 +162,7 @@ def main() -> None:
         "Target: under 20 ms for 30 days with 50,000 reservations. Command: "
         "`DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres make bench-slots`.",
     ]
-    write_results("\n".join(lines))
+    common.write_section(SECTION, "\n".join(lines))
     print("\n".join(lines))
 
 
