@@ -11,8 +11,6 @@ is repeated (--repeat) and reported as median (min-max); writes the "webhook int
 """
 
 import argparse
-import hashlib
-import hmac
 import http.client
 import json
 import multiprocessing
@@ -31,6 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
+
+sys.path.insert(0, str(common.ROOT))
+from messaging import whatsapp
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -62,38 +63,20 @@ def env_for(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def signed_message(sender: str, text: str) -> tuple[bytes, str]:
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [
+    body = whatsapp.webhook_body(
+        phone_number_id=PHONE_NUMBER_ID,
+        contacts=[{"profile": {"name": "Bench سارة"}, "wa_id": sender}],
+        messages=[
             {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "15550783881",
-                                "phone_number_id": PHONE_NUMBER_ID,
-                            },
-                            "contacts": [{"profile": {"name": "Bench سارة"}, "wa_id": sender}],
-                            "messages": [
-                                {
-                                    "from": sender,
-                                    "id": "wamid.BENCH" + uuid.uuid4().hex,
-                                    "timestamp": str(int(time.time())),
-                                    "type": "text",
-                                    "text": {"body": text},
-                                }
-                            ],
-                        },
-                    }
-                ],
+                "from": sender,
+                "id": "wamid.BENCH" + uuid.uuid4().hex,
+                "timestamp": str(int(time.time())),
+                "type": "text",
+                "text": {"body": text},
             }
         ],
-    }
-    raw = json.dumps(body, ensure_ascii=False).encode()
-    return raw, "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    )
+    return _signed(body)
 
 
 def signed_status(recipient: str) -> tuple[bytes, str]:
@@ -106,29 +89,12 @@ def signed_status(recipient: str) -> tuple[bytes, str]:
         "conversation": {"id": uuid.uuid4().hex, "origin": {"type": "service"}},
         "pricing": {"billable": True, "pricing_model": "PMP", "category": "service"},
     }
-    body = {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": "102290129340398",
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "15550783881",
-                                "phone_number_id": PHONE_NUMBER_ID,
-                            },
-                            "statuses": [status],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
-    raw = json.dumps(body).encode()
-    return raw, "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    return _signed(whatsapp.webhook_body(phone_number_id=PHONE_NUMBER_ID, statuses=[status]))
+
+
+def _signed(body: dict) -> tuple[bytes, str]:
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    return raw, whatsapp.sign(raw, SECRET)
 
 
 def post(raw: bytes, signature: str) -> int:
