@@ -113,24 +113,44 @@ def _apply_status(conv: Conversation, update: StatusUpdate) -> None:
     rows.filter(status__in=STATUS_ORDER[:rank]).update(status=update.status, status_at=at)
 
 
+def record_outbound(
+    *,
+    customer: Customer,
+    message: outgoing.Outgoing,
+    key: str,
+    role: str = Conversation.Role.ASSISTANT,
+) -> tuple[Conversation, bool]:
+    """The queued outbox row for `message`, created once per idempotency key (a retry finds it).
+
+    A new row moves the customer's conversation to the top of the staff inbox.
+    """
+    conversation, created = Conversation.objects.get_or_create(
+        idempotency_key=key,
+        defaults={
+            "customer": customer,
+            "role": role,
+            "message": message.preview,
+            "message_type": message.type,
+            "status": Conversation.Status.QUEUED,
+            "payload": message.body(customer.wa_id),
+        },
+    )
+    if created:
+        Customer.objects.filter(pk=customer.pk).touch_last_message(conversation.created_at)
+    return conversation, created
+
+
 def queue_reengagement(*, conversation: Conversation) -> None:
     """After a 131047 failure, queue the re-engagement template once for that message."""
     if conversation.message_type == "template":
         return
-    template = reengagement_template()
-    conv, created = Conversation.objects.get_or_create(
-        idempotency_key=f"reengage:{conversation.id}",
-        defaults={
-            "customer": conversation.customer,
-            "role": Conversation.Role.ASSISTANT,
-            "message": template.preview,
-            "message_type": template.type,
-            "status": Conversation.Status.QUEUED,
-            "payload": template.body(conversation.customer_id),
-        },
+    conv, created = record_outbound(
+        customer=conversation.customer,
+        message=reengagement_template(),
+        key=f"reengage:{conversation.id}",
     )
     if created:
-        enqueue("messaging.tasks.send_outbound", conv.id)
+        enqueue(SEND_TASK, conv.id)
 
 
 # ============================================================================ sending

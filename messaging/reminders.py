@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from messaging import outgoing, whatsapp
-from messaging.delivery import send_outbound_message
+from messaging.delivery import record_outbound, send_outbound_message
 from messaging.events import record_event
 from messaging.formatting import format_day, format_time
 from messaging.models import Conversation, MessagingSettings, Reminder
@@ -281,17 +281,7 @@ def deliver_reminder(*, reminder: Reminder) -> Outcome:
     reservation = reminder.reservation
     key = f"reminder:{reminder.id}:{reminder.slot_date.isoformat()}T{reminder.slot_time:%H:%M}"
     message = reminder_message(reservation=reservation)
-    conversation, _ = Conversation.objects.get_or_create(
-        idempotency_key=key,
-        defaults={
-            "customer": reservation.customer,
-            "role": Conversation.Role.ASSISTANT,
-            "message": message.preview,
-            "message_type": message.type,
-            "status": Conversation.Status.QUEUED,
-            "payload": message.body(reservation.customer_id),
-        },
-    )
+    conversation, _ = record_outbound(customer=reservation.customer, message=message, key=key)
     rows = Reminder.objects.filter(id=reminder.id)
     rows.update(conversation=conversation)
     now = timezone.now()

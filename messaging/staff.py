@@ -110,17 +110,9 @@ def send_staff_reply(
     now = timezone.now()
     in_window = delivery.window_is_open(customer=customer)
     message = outgoing.text(text) if in_window else delivery.reengagement_template()
-    sent = Conversation(
-        customer=customer,
-        role=Conversation.Role.SECRETARY,
-        message=message.preview,
-        message_type=message.type,
-        status=Conversation.Status.QUEUED,
-        payload=message.body(customer.wa_id),
-        idempotency_key=prefix,
-        created_at=now,
+    sent, _created = delivery.record_outbound(
+        customer=customer, message=message, key=prefix, role=Conversation.Role.SECRETARY
     )
-    sent.save()
     held_back = None
     if not in_window:
         held_back = Conversation.objects.create(
@@ -137,7 +129,6 @@ def send_staff_reply(
     enqueue(SEND_TASK, sent.id)
     customer.needs_staff_since = None
     customer.save(update_fields=["needs_staff_since", "updated_at"])
-    Customer.objects.filter(pk=customer.pk).touch_last_message(now)
     record_event(
         event_type="staff_replied",
         data={

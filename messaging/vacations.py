@@ -11,10 +11,10 @@ from django.utils.translation import override
 
 from customers.models import Customer
 from messaging import outgoing
-from messaging.delivery import SEND_TASK, enqueue
+from messaging.delivery import SEND_TASK, enqueue, record_outbound
 from messaging.events import record_event
 from messaging.formatting import format_day
-from messaging.models import Conversation, VacationNotice, VacationNotification
+from messaging.models import VacationNotice, VacationNotification
 from messaging.reminders import customer_language, reminder_choice, template_setting
 from reservations.models import Reservation, VacationPeriod
 from reservations.vacations import reservations_in_vacation
@@ -99,14 +99,10 @@ def notify_vacation_customers(*, vacation: VacationPeriod, by: str) -> int:
         if not created:
             continue
         message = vacation_message(reservation=reservation, vacation=vacation)
-        conversation = Conversation.objects.create(
+        conversation, _created = record_outbound(
             customer=reservation.customer,
-            role=Conversation.Role.ASSISTANT,
-            message=message.preview,
-            message_type=message.type,
-            status=Conversation.Status.QUEUED,
-            payload=message.body(reservation.customer_id),
-            idempotency_key=f"{NOTIFY_KEY}{vacation.pk}:{reservation.pk}",
+            message=message,
+            key=f"{NOTIFY_KEY}{vacation.pk}:{reservation.pk}",
         )
         notification.conversation = conversation
         notification.save(update_fields=["conversation"])

@@ -5,7 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
-from messaging import delivery, services, whatsapp
+from messaging import delivery, outgoing, services, whatsapp
 from messaging.models import Conversation, StatusUpdate
 from messaging.tests.conftest import payload
 from messaging.tests.factories import ConversationFactory
@@ -125,3 +125,38 @@ def test_the_sweep_leaves_statuses_of_unknown_messages_after_a_day():
     with time_machine.travel(timezone.now() + dt.timedelta(days=2)):
         assert delivery.apply_status_updates(since=timezone.now() - dt.timedelta(days=1)) == 0
     assert StatusUpdate.objects.unapplied().count() == 1
+
+
+# ---------------------------------------------------------------------------- the outbox writer
+@time_machine.travel(NOW, tick=False)
+def test_an_outbound_row_is_written_once_per_key_and_moves_the_inbox():
+    customer = CustomerFactory(last_message_at=NOW - dt.timedelta(days=2))
+    first, created = delivery.record_outbound(
+        customer=customer, message=outgoing.text("See you tomorrow"), key="reminder:1"
+    )
+    again, created_again = delivery.record_outbound(
+        customer=customer, message=outgoing.text("See you tomorrow"), key="reminder:1"
+    )
+    assert (created, created_again) == (True, False)
+    assert first.pk == again.pk
+    assert first.status == Conversation.Status.QUEUED
+    assert first.payload is not None
+    assert first.payload["to"] == "+" + customer.wa_id
+    customer.refresh_from_db()
+    assert customer.last_message_at == NOW
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_reengagement_template_moves_the_inbox_too():
+    customer = CustomerFactory(last_message_at=NOW - dt.timedelta(days=2))
+    failed = ConversationFactory(
+        customer=customer,
+        role=Conversation.Role.ASSISTANT,
+        status=Conversation.Status.FAILED,
+        created_at=NOW - dt.timedelta(days=2),
+    )
+    delivery.queue_reengagement(conversation=failed)
+    template = Conversation.objects.get(idempotency_key=f"reengage:{failed.id}")
+    assert template.message_type == "template"
+    customer.refresh_from_db()
+    assert customer.last_message_at == NOW
