@@ -2,7 +2,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError, transaction
 
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
@@ -432,79 +431,3 @@ def test_every_refusal_code_has_an_arabic_message():
     for cls in classes:
         error = cls(reservations=[]) if cls is errors.CustomerLimitError else cls(days=1, minutes=1)
         assert error.message_for("ar") != error.message_for("en"), cls.__name__
-
-
-# ---------------------------------------------------------------------------- attendance
-ARRIVED = Reservation.Attendance.ARRIVED
-NO_SHOW = Reservation.Attendance.NO_SHOW
-
-
-def test_attendance_is_marked_today_with_the_moment_and_an_event():
-    reservation = ReservationFactory(date=SUNDAY)
-    services.mark_attendance(reservation=reservation, attendance=ARRIVED, source=Source.STAFF)
-    reservation.refresh_from_db()
-    assert reservation.attendance == ARRIVED
-    assert reservation.attendance_at == dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC)
-    assert reservation.status == Reservation.Status.ACTIVE
-    [event] = events("reservation_attendance")
-    assert event.data["attendance"] == ARRIVED
-    assert event.data["previous_attendance"] is None
-    assert event.data["source"] == Source.STAFF
-    assert event.wa_id == reservation.customer_id
-
-
-def test_attendance_can_be_marked_for_a_past_day_and_changed():
-    reservation = ReservationFactory(date=SUNDAY - dt.timedelta(days=3))
-    services.mark_attendance(reservation=reservation, attendance=ARRIVED, source=Source.STAFF)
-    services.mark_attendance(reservation=reservation, attendance=NO_SHOW, source=Source.STAFF)
-    reservation.refresh_from_db()
-    assert reservation.attendance == NO_SHOW
-    assert [e.data["previous_attendance"] for e in events("reservation_attendance")] == [
-        ARRIVED,
-        None,
-    ]
-
-
-def test_marking_the_same_attendance_twice_records_one_event():
-    reservation = ReservationFactory(date=SUNDAY)
-    for _ in range(2):
-        services.mark_attendance(reservation=reservation, attendance=NO_SHOW, source=Source.STAFF)
-    assert len(events("reservation_attendance")) == 1
-
-
-def test_attendance_can_be_cleared_after_a_mis_tap():
-    reservation = ReservationFactory(date=SUNDAY)
-    services.mark_attendance(reservation=reservation, attendance=NO_SHOW, source=Source.STAFF)
-    services.mark_attendance(reservation=reservation, attendance=None, source=Source.STAFF)
-    reservation.refresh_from_db()
-    assert reservation.attendance is None
-    assert reservation.attendance_at is None
-
-
-def test_attendance_is_refused_for_a_future_day():
-    reservation = ReservationFactory(date=MONDAY)
-    with pytest.raises(services.FutureAttendanceError):
-        services.mark_attendance(reservation=reservation, attendance=ARRIVED, source=Source.STAFF)
-    reservation.refresh_from_db()
-    assert reservation.attendance is None
-    assert events("reservation_attendance") == []
-
-
-def test_attendance_is_refused_for_a_cancelled_reservation():
-    reservation = ReservationFactory(
-        date=SUNDAY, status=Reservation.Status.CANCELLED, cancelled_at=dt.datetime.now(dt.UTC)
-    )
-    with pytest.raises(services.NotActiveError):
-        services.mark_attendance(reservation=reservation, attendance=ARRIVED, source=Source.STAFF)
-
-
-def test_unknown_attendance_value_is_refused():
-    reservation = ReservationFactory(date=SUNDAY)
-    with pytest.raises(ValueError, match="unknown attendance"):
-        services.mark_attendance(reservation=reservation, attendance="late", source=Source.STAFF)
-
-
-def test_database_refuses_attendance_without_its_moment():
-    reservation = ReservationFactory(date=SUNDAY)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Reservation.objects.filter(pk=reservation.pk).update(attendance=ARRIVED)
