@@ -1,5 +1,6 @@
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -150,6 +151,11 @@ class Customer(models.Model):
         recorded = self.age_recorded_at
         years = on.year - recorded.year - ((on.month, on.day) < (recorded.month, recorded.day))
         return self.age + max(years, 0)
+
+    @property
+    def message_language(self) -> str:
+        """The language to write to this customer in: theirs, else the clinic's."""
+        return self.language or settings.LANGUAGE_CODE
 
     @property
     def has_unread(self) -> bool:

@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from customers.models import Customer
 from messaging import outgoing, whatsapp
 from messaging.delivery import record_outbound, send_outbound_message
 from messaging.events import record_event
@@ -57,10 +56,6 @@ def template_setting(setting: dict[str, str], language: str) -> tuple[str, str]:
     value = setting.get(language) or setting.get("en") or next(iter(setting.values()))
     name, _, code = value.partition(":")
     return name, code or language
-
-
-def customer_language(customer: Customer) -> str:
-    return customer.language or settings.LANGUAGE_CODE
 
 
 # ============================================================================ sending
@@ -262,7 +257,7 @@ def _outcome(reminder: Reminder, decision: Decision, *, dry_run: bool = False) -
 
 
 def reminder_message(*, reservation: Reservation) -> outgoing.Outgoing:
-    language = customer_language(reservation.customer)
+    language = reservation.customer.message_language
     name, code = template_setting(settings.REMINDER_TEMPLATES, language)
     return outgoing.template(
         name,

@@ -15,7 +15,7 @@ from messaging.delivery import SEND_TASK, enqueue, record_outbound
 from messaging.events import record_event
 from messaging.formatting import format_day
 from messaging.models import VacationNotice, VacationNotification
-from messaging.reminders import customer_language, reminder_choice, template_setting
+from messaging.reminders import reminder_choice, template_setting
 from reservations.models import Reservation, VacationPeriod
 from reservations.vacations import reservations_in_vacation
 
@@ -66,7 +66,7 @@ def take_vacation_notice(
 
 
 def vacation_message(*, reservation: Reservation, vacation: VacationPeriod) -> outgoing.Outgoing:
-    language = customer_language(reservation.customer)
+    language = reservation.customer.message_language
     name, code = template_setting(settings.VACATION_NOTICE_TEMPLATES, language)
     with override(language):
         reopen = (

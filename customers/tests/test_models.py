@@ -74,3 +74,9 @@ def test_last_message_time_only_moves_forward():
     assert Customer.objects.filter(pk=customer.pk).touch_last_message(earlier) == 0
     customer.refresh_from_db()
     assert customer.last_message_at == moment
+
+
+def test_messages_go_in_the_customers_language_else_the_clinics(settings):
+    settings.LANGUAGE_CODE = "ar"
+    assert Customer(language="en").message_language == "en"
+    assert Customer(language=None).message_language == "ar"
