@@ -56,6 +56,9 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into its 429 page
 ]
 
+# Meta's webhook is served with this stack alone (config/handlers.py): no session, user or CSRF.
+WEBHOOK_MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
