@@ -1,6 +1,11 @@
 """Database helpers shared by the apps."""
 
-from django.db import models
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from django.db import InterfaceError, OperationalError, connection, models
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 
 class Index(models.Index):
@@ -11,3 +16,31 @@ class Index(models.Index):
     """
 
     max_name_length = 63
+
+
+def run_idempotent_statement(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one PostgreSQL statement that may safely run twice; return the rows it returns.
+
+    Its values are bound on the server (Django's cursors merge them into the SQL on the client),
+    so psycopg keeps a statement that runs again and again prepared (after `prepare_threshold`
+    runs, see settings) and PostgreSQL parses and plans it once per connection: half the
+    database's work on the webhook's insert. It is still Django's cursor wrapper: errors become
+    Django's, and execute wrappers and query logging see it.
+
+    It does without CONN_HEALTH_CHECKS' round trip before each request: if the persistent
+    connection turns out dead (the database restarted), it reconnects and runs the statement
+    again, which is safe because running it twice does what running it once does. Inside a
+    transaction it cannot, and raises.
+    """
+    for attempt in (1, 2):
+        try:
+            connection.ensure_connection()
+            wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
+            with wrapper(psycopg.Cursor(connection.connection), connection) as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall() if cursor.description else []
+        except (OperationalError, InterfaceError):
+            if attempt == 2 or connection.in_atomic_block or connection.is_usable():
+                raise
+            connection.close()
+    raise AssertionError("unreachable")

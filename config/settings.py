@@ -98,6 +98,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # The webhook's insert binds its values on the server (config.db.run_idempotent_statement),
+    # so psycopg keeps it prepared: PostgreSQL parses and plans it once per connection, not on
+    # every POST. Behind a pooler in transaction mode without prepared statement support
+    # (PgBouncer before 1.21), set DATABASE_PREPARED_STATEMENTS=false. Django's own queries
+    # bind on the client and are never prepared.
+    _db.setdefault("OPTIONS", {})["prepare_threshold"] = (
+        5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
+    )
     _db.setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", default=None)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

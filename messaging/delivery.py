@@ -6,7 +6,7 @@ Also `enqueue`, the one way work is handed to django-q2 (used by every messaging
 import logging
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +38,41 @@ def enqueue(func: str, *args: Any) -> None:
         transaction.on_commit(lambda: async_task(func, *args))
 
 
+# ============================================================================ wake-ups
+# A webhook starts the tasks that handle what it stored through a `task_wakeups` row
+# (TaskWakeup): at most one queued run per task, whatever the rate of POSTs. Webhooks take this
+# advisory lock shared, in the transaction that stores their rows; a run takes it exclusively to
+# delete its row. So a webhook that finds the row either commits before the run deletes it (the
+# run then sees its rows) or waits and finds the row gone (it queues a new run).
+WAKEUP_LOCK = (0x3A4E, 1)
+WAKEUP_SQL = (
+    "INSERT INTO task_wakeups (task, requested_at) VALUES (%s, %s) ON CONFLICT (task) DO NOTHING"
+)
+# A wake-up this old was lost with its task (the broker or a worker lost it before it started):
+# the sweep deletes it, so that the next webhook queues the task again.
+WAKEUP_STALE_AFTER = timedelta(seconds=60)
+
+
+def request_wakeup(*, func: str, now: datetime) -> bool:
+    """In the transaction that stores the work: ask for a run of `func` (a task that finds its own
+    work); True if none was asked for yet, and then the caller queues it (`enqueue`)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("request_wakeup must run in the transaction that stores the work")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", WAKEUP_LOCK)
+        cursor.execute(WAKEUP_SQL, [func, now])
+        return cursor.rowcount == 1
+
+
+def clear_wakeup(func: str) -> None:
+    """As a run of `func` starts, before it looks for work: what is stored later needs a new run."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", WAKEUP_LOCK)
+        cursor.execute("DELETE FROM task_wakeups WHERE task = %s", [func])
+
+
 def show_typing(*, message_id: str) -> None:
     """Mark the customer's message read and show "typing..." until the reply (best effort)."""
     try:
@@ -57,11 +92,25 @@ STATUS_ORDER = [
 ]
 
 
+STATUS_TASK = "messaging.tasks.apply_statuses"
+STATUS_BATCH = 1000
+# Statuses older than this whose message is still unknown (sent by another app on the number, or
+# erased since) are left alone by the task; the sweep looks back as far.
+STATUS_LOOKBACK = timedelta(days=1)
+
+
+def apply_new_statuses() -> int:
+    """The status task: apply what webhooks stored (clearing the wake-up first: TaskWakeup)."""
+    clear_wakeup(STATUS_TASK)
+    return apply_status_updates(since=timezone.now() - STATUS_LOOKBACK)
+
+
 def apply_status_updates(
     *, wa_message_ids: Iterable[str] | None = None, since: datetime | None = None
 ) -> int:
     """Apply stored statuses to their outbound messages, forward only; return how many applied.
 
+    Walks every unapplied status (of those messages, or since then) in batches, in arrival order.
     A status whose message is not (yet) known stays stored for a later call.
     """
     updates = StatusUpdate.objects.unapplied().order_by("id")
@@ -69,21 +118,29 @@ def apply_status_updates(
         updates = updates.filter(wa_message_id__in=list(wa_message_ids))
     if since is not None:
         updates = updates.filter(created_at__gte=since)
-    batch = list(updates[:1000])
-    messages = {
-        conv.wa_message_id: conv
-        for conv in Conversation.objects.outbound().filter(
-            wa_message_id__in={u.wa_message_id for u in batch}
-        )
-    }
-    applied = []
-    for update in batch:
-        conv = messages.get(update.wa_message_id)
-        if conv is not None:
-            _apply_status(conv, update)
-            applied.append(update.id)
-    StatusUpdate.objects.filter(id__in=applied).update(applied_at=timezone.now())
-    return len(applied)
+    applied_count = 0
+    after = 0
+    while True:
+        batch = list(updates.filter(id__gt=after)[:STATUS_BATCH])
+        if not batch:
+            return applied_count
+        after = batch[-1].id
+        messages = {
+            conv.wa_message_id: conv
+            for conv in Conversation.objects.outbound().filter(
+                wa_message_id__in={u.wa_message_id for u in batch}
+            )
+        }
+        applied = []
+        for update in batch:
+            conv = messages.get(update.wa_message_id)
+            if conv is not None:
+                _apply_status(conv, update)
+                applied.append(update.id)
+        StatusUpdate.objects.filter(id__in=applied).update(applied_at=timezone.now())
+        applied_count += len(applied)
+        if len(batch) < STATUS_BATCH:
+            return applied_count
 
 
 def _apply_status(conv: Conversation, update: StatusUpdate) -> None:

@@ -1,6 +1,5 @@
 """Messaging workflows: webhook intake, the inbound queue and its sweep (sending: delivery.py)."""
 
-import json
 import logging
 import os
 import sys
@@ -23,7 +22,10 @@ from customers.phone import normalize_wa_id
 from messaging import bot, vacations, whatsapp
 from messaging.delivery import (
     SEND_TASK,
+    STATUS_LOOKBACK,
+    WAKEUP_STALE_AFTER,
     apply_status_updates,
+    clear_wakeup,
     enqueue,
     send_outbound_message,
     show_typing,
@@ -33,7 +35,7 @@ from messaging.models import (
     Conversation,
     InboundMessage,
     SendRate,
-    StatusUpdate,
+    TaskWakeup,
 )
 from messaging.staff import STAFF_KEY
 
@@ -42,69 +44,6 @@ logger = logging.getLogger(__name__)
 # Set only by the test that kills a worker in the middle of a message.
 HANG_AFTER_RECORD_ENV = "MESSAGING_TEST_HANG_AFTER_RECORD"
 DRAIN_TASK = "messaging.tasks.drain_inbound"
-
-
-# ============================================================================ webhook intake
-@dataclass(frozen=True)
-class Intake:
-    messages: int
-    statuses: int
-    errors: int
-
-
-@transaction.atomic
-def store_webhook(*, batch: whatsapp.WebhookBatch) -> Intake:
-    """Store everything a webhook carried, once (a redelivery inserts nothing), in one transaction.
-
-    Messages become queue rows keyed by their wamid, statuses wait in `whatsapp_status_updates`,
-    and the tasks that handle them are queued with them. Raises DatabaseError if nothing could be
-    stored (then nothing was).
-    """
-    now = timezone.now()
-    InboundMessage.objects.bulk_create(
-        [
-            InboundMessage(
-                message_id=m.id,
-                wa_id=m.sender,
-                payload=m.to_payload(),
-                sent_at=m.timestamp or now,
-                created_at=now,
-                updated_at=now,
-            )
-            for m in batch.messages
-        ],
-        ignore_conflicts=True,  # ON CONFLICT DO NOTHING / INSERT OR IGNORE: the partial index
-    )
-    StatusUpdate.objects.bulk_create(
-        [
-            StatusUpdate(
-                wa_message_id=s.id,
-                status=s.status,
-                occurred_at=s.timestamp,
-                recipient_id=s.recipient_id,
-                error_code=s.errors[0].code if s.errors else None,
-                error_message=_describe(s.errors[0]) if s.errors else None,
-                payload=json.dumps(s.raw, ensure_ascii=False),
-                created_at=now,
-            )
-            for s in batch.statuses
-        ],
-        ignore_conflicts=True,
-    )
-    for error in batch.errors:
-        record_event(
-            event_type="whatsapp_error",
-            data={"code": error.code, "title": error.title, "details": error.details},
-        )
-    if batch.messages:
-        enqueue(DRAIN_TASK)
-    if batch.statuses:
-        enqueue("messaging.tasks.apply_statuses")
-    return Intake(len(batch.messages), len(batch.statuses), len(batch.errors))
-
-
-def _describe(error: whatsapp.ApiError) -> str:
-    return ": ".join(part for part in (error.message or error.title, error.details) if part)
 
 
 # ============================================================================ the inbound queue
@@ -199,6 +138,7 @@ def _claim_next_inbound_in_one_statement(now: datetime) -> InboundMessage | None
 
 def drain_inbound_queue(*, max_seconds: float | None = None) -> DrainResult:
     """Handle due inbound messages until none is left (or `max_seconds` have passed)."""
+    clear_wakeup(DRAIN_TASK)  # before looking: a message stored from now on wakes another run
     result = DrainResult()
     started = time.monotonic()
     while True:
@@ -388,7 +328,7 @@ def sweep_queues() -> SweepResult:
     reclaimed = InboundMessage.objects.stale_claims(
         timedelta(seconds=settings.WHATSAPP_CLAIM_TIMEOUT_SECONDS)
     ).update(status=InboundMessage.Status.PENDING, locked_at=None, updated_at=now)
-    applied = apply_status_updates(since=now - timedelta(days=1))
+    applied = apply_status_updates(since=now - STATUS_LOOKBACK)
     for conv_id in Conversation.objects.filter(
         Q(idempotency_key__startswith="reengage:")
         | Q(idempotency_key__startswith=STAFF_KEY)
@@ -399,6 +339,7 @@ def sweep_queues() -> SweepResult:
     ).values_list("id", flat=True):
         async_task(SEND_TASK, conv_id)
     SendRate.objects.filter(second__lt=int(now.timestamp()) - 60).delete()
+    TaskWakeup.objects.filter(requested_at__lt=now - WAKEUP_STALE_AFTER).delete()
     due = InboundMessage.objects.due(now).exists()
     if due:
         async_task(DRAIN_TASK)

@@ -20,7 +20,7 @@ def drain_inbound() -> str:
 
 
 def apply_statuses() -> int:
-    return delivery.apply_status_updates()
+    return delivery.apply_new_statuses()
 
 
 def send_outbound(conversation_id: int) -> None:

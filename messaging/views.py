@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.permissions import staff_required
 from customers.phone import normalize_wa_id
-from messaging import dashboard, sandbox, services, whatsapp
+from messaging import dashboard, intake, sandbox, whatsapp
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
     except RecursionError:  # json nests deeper than Python's stack (found by fuzzing)
         return _error(400, "malformed webhook body: nested too deeply")
     try:
-        intake = services.store_webhook(batch=batch)
+        stored = intake.store_webhook(batch=batch)
     except DatabaseError:
         logger.exception("webhook not stored; Meta will deliver it again")
         return _error(503, "not stored, please retry")
     return JsonResponse(
-        {"messages": intake.messages, "statuses": intake.statuses, "errors": intake.errors}
+        {"messages": stored.messages, "statuses": stored.statuses, "errors": stored.errors}
     )
 
 

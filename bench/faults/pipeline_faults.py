@@ -191,10 +191,10 @@ def prepare(url: str, customers: int) -> list[str]:
 
 
 def store(bodies: list[str]) -> None:
-    from messaging import services, whatsapp
+    from messaging import intake, whatsapp
 
     for body in bodies:
-        services.store_webhook(batch=whatsapp.parse_webhook(json.loads(body)))
+        intake.store_webhook(batch=whatsapp.parse_webhook(json.loads(body)))
 
 
 def outcome(graph: FlakyGraph, customers: int) -> dict[str, object]:

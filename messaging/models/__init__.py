@@ -13,6 +13,7 @@ from messaging.models.queue import (
     SendRate,
     StatusUpdate,
     StatusUpdateQuerySet,
+    TaskWakeup,
 )
 from messaging.models.reminders import (
     MessagingSettings,
@@ -38,6 +39,7 @@ __all__ = [
     "SendRate",
     "StatusUpdate",
     "StatusUpdateQuerySet",
+    "TaskWakeup",
     "VacationNotice",
     "VacationNotification",
 ]

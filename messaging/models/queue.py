@@ -167,3 +167,24 @@ class SendRate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.second}: {self.sent}"
+
+
+class TaskWakeup(models.Model):
+    """A background task that was asked for and has not started yet: one row per task at most.
+
+    A webhook wakes the worker through this row instead of queueing a django-q2 task per POST: the
+    first webhook inserts the row and queues the task, the others find the row and skip. The task
+    deletes the row as it starts, before it looks for work, so anything committed before a webhook
+    found the row is seen by that run. The sweep deletes rows left behind by a lost task.
+    """
+
+    task = models.CharField(_("task"), max_length=100, primary_key=True)
+    requested_at = models.DateTimeField(_("requested"))
+
+    class Meta:
+        db_table = "task_wakeups"
+        verbose_name = _("task wake-up")
+        verbose_name_plural = _("task wake-ups")
+
+    def __str__(self) -> str:
+        return self.task

@@ -5,7 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
-from messaging import delivery, outgoing, services, whatsapp
+from messaging import delivery, intake, outgoing, services, whatsapp
 from messaging.models import Conversation, StatusUpdate
 from messaging.tests.conftest import payload
 from messaging.tests.factories import ConversationFactory
@@ -44,7 +44,7 @@ def test_a_failed_131047_status_queues_the_template_once_and_closes_the_window(g
     body = payload("status_failed_131047.json")
     body["entry"][0]["changes"][0]["value"]["statuses"][0]["timestamp"] = str(int(NOW.timestamp()))
     for _ in range(2):
-        services.store_webhook(batch=whatsapp.parse_webhook(body))
+        intake.store_webhook(batch=whatsapp.parse_webhook(body))
         delivery.apply_status_updates()
     sent.refresh_from_db()
     assert (sent.status, sent.error_code) == ("failed", 131047)
@@ -57,7 +57,7 @@ def test_a_failed_131047_status_queues_the_template_once_and_closes_the_window(g
 def apply(status: str, wamid: str = "wamid.OUTBOUND1") -> None:
     body = payload(f"status_{status}.json")
     body["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = wamid
-    services.store_webhook(batch=whatsapp.parse_webhook(body))
+    intake.store_webhook(batch=whatsapp.parse_webhook(body))
     delivery.apply_status_updates()
 
 

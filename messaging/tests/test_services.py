@@ -9,7 +9,7 @@ from django_q.models import Schedule
 
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
-from messaging import services, whatsapp
+from messaging import intake, services, whatsapp
 from messaging.models import Conversation, InboundMessage, NotificationEvent
 from messaging.tests.conftest import payload
 
@@ -29,7 +29,7 @@ def message_body(wamid: str, sender: str, text: str = "hello", *, at: dt.datetim
 
 
 def store(body: dict) -> None:
-    services.store_webhook(batch=whatsapp.parse_webhook(body))
+    intake.store_webhook(batch=whatsapp.parse_webhook(body))
 
 
 def store_file(name: str, *, at: dt.datetime = NOW) -> None:

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 from django.db import DatabaseError, connection
-from django_q.models import OrmQ
 
 from messaging import whatsapp
 from messaging.models import InboundMessage, NotificationEvent, StatusUpdate
@@ -81,7 +80,7 @@ def test_only_get_and_post_are_allowed(client):
 @pytest.mark.django_db
 def test_a_database_failure_answers_503_so_meta_delivers_again(post_webhook):
     def fail_queue_inserts(execute, sql, params, many, context):
-        if "inbound_message_queue" in sql and sql.lstrip().upper().startswith("INSERT"):
+        if sql.lstrip().startswith(("INSERT", "WITH")) and "inbound_message_queue" in sql:
             raise DatabaseError("disk full")
         return execute(sql, params, many, context)
 
@@ -156,34 +155,6 @@ def test_webhook_errors_are_recorded_as_events(post_webhook):
     post_webhook(payload_bytes("errors_only.json"))
     event = NotificationEvent.objects.get(event_type="whatsapp_error")
     assert event.data["code"] == 131000
-
-
-@pytest.mark.django_db
-def test_the_drain_task_is_queued_with_the_rows(post_webhook):
-    post_webhook(payload_bytes("message_text.json"))
-    assert OrmQ.objects.count() == 1
-
-
-@pytest.mark.django_db
-def test_rows_and_tasks_commit_together_or_not_at_all(post_webhook):
-    task_inserts = []
-
-    def fail_the_second_task(execute, sql, params, many, context):
-        if "django_q_ormq" in sql and sql.lstrip().upper().startswith("INSERT"):
-            task_inserts.append(sql)
-            if len(task_inserts) == 2:
-                raise DatabaseError("disk full")
-        return execute(sql, params, many, context)
-
-    body = payload("message_text.json")
-    value = body["entry"][0]["changes"][0]["value"]
-    value["statuses"] = payload("status_sent.json")["entry"][0]["changes"][0]["value"]["statuses"]
-    with connection.execute_wrapper(fail_the_second_task):
-        assert post_webhook(body).status_code == 503
-    assert len(task_inserts) == 2
-    assert not InboundMessage.objects.exists()
-    assert not StatusUpdate.objects.exists()
-    assert not OrmQ.objects.exists()
 
 
 @pytest.mark.postgres

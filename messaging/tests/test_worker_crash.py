@@ -12,7 +12,7 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from messaging import services, whatsapp
+from messaging import intake, services, whatsapp
 from messaging.models import Conversation, InboundMessage
 from messaging.tests.conftest import ACCESS_TOKEN, APP_SECRET
 
@@ -35,7 +35,7 @@ def test_a_worker_killed_after_recording_its_reply_loses_and_doubles_nothing(gra
             }
         ],
     )
-    services.store_webhook(batch=whatsapp.parse_webhook(body))
+    intake.store_webhook(batch=whatsapp.parse_webhook(body))
 
     db = settings.DATABASES["default"]
     env = {
