@@ -127,6 +127,22 @@ def test_the_sweep_leaves_statuses_of_unknown_messages_after_a_day():
     assert StatusUpdate.objects.unapplied().count() == 1
 
 
+def test_the_status_task_walks_past_statuses_whose_message_is_unknown(monkeypatch):
+    """Orphans (statuses of messages sent by another app on the number) must not hide new ones:
+    the task used to look at the oldest 1,000 unapplied statuses only, for ever."""
+    monkeypatch.setattr(delivery, "STATUS_BATCH", 2)
+    for n in range(3):
+        apply("delivered", wamid=f"wamid.ORPHAN{n}")
+    sent = ConversationFactory(role="assistant", status="sent", wa_message_id="wamid.OURS")
+    body = payload("status_read.json")
+    body["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = "wamid.OURS"
+    intake.store_webhook(batch=whatsapp.parse_webhook(body))
+    assert delivery.apply_new_statuses() == 1
+    sent.refresh_from_db()
+    assert sent.status == "read"
+    assert StatusUpdate.objects.unapplied().count() == 3
+
+
 # ---------------------------------------------------------------------------- the outbox writer
 @time_machine.travel(NOW, tick=False)
 def test_an_outbound_row_is_written_once_per_key_and_moves_the_inbox():
