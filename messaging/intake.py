@@ -30,7 +30,8 @@ def store_webhook(*, batch: whatsapp.WebhookBatch) -> Intake:
     Messages become queue rows keyed by their wamid and statuses wait in `whatsapp_status_updates`,
     in one transaction with the wake-ups of the tasks that handle them (one queued run per task,
     not one per POST: `delivery.request_wakeup`). Raises DatabaseError if nothing could be stored
-    (then nothing was).
+    (then nothing was), or if a task could not be queued after the rows were (then its wake-up is
+    taken back, so that the redelivery Meta makes after our 503 queues it).
     """
     now = timezone.now()
     tasks = [DRAIN_TASK] if batch.messages else []
