@@ -59,6 +59,7 @@ bench-slots: $(VENV)/.installed-dev .env
 
 # Throwaway databases (clinic_bench_*) on this server; BENCH_ARGS="--only intake,drain" picks some.
 bench: $(VENV)/.installed-dev .env
+	@if ! command -v wrk >/dev/null && command -v apt-get >/dev/null; then apt-get install -y -q wrk; fi
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
 		$(PY) bench/run_all.py $(BENCH_ARGS)
 

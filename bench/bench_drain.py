@@ -9,7 +9,7 @@ On the throwaway database `clinic_bench_drain` (dropped at the end), in the same
 - inbound drain: `drain_inbound_queue` in 2 processes with the message handler replaced by a
   no-op: the per-customer-ordered claim, the done update (what every message pays before the bot);
 - django-q2: no-op tasks through a real `qcluster` with the project's Q_CLUSTER (ORM broker,
-  save_limit -1, bulk 10): the task hop every webhook adds in front of the drain.
+  save_limit -1, bulk 10): the task hop in front of each drain run.
 Each figure is the median of --repeat runs with the spread; writes the "queue drain" section.
 """
 
@@ -230,9 +230,9 @@ def main() -> None:
                 "(two statements: the claim, one UPDATE ... WHERE id = (SELECT ... ORDER BY ... "
                 "FOR UPDATE SKIP LOCKED) RETURNING with its two NOT EXISTS probes, then the "
                 "done UPDATE). "
-                "A webhook also queues one django-q2 task (bulk: one worker pull takes up to 10); "
-                "the drain task then empties the whole queue, so the task hop is paid per burst, "
-                "not per message. Command: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/"
+                "Webhooks queue at most one django-q2 drain task between two runs (a "
+                "`task_wakeups` row, not a task per POST), and the drain task empties the whole "
+                "queue, so the task hop is paid per burst, not per message. Command: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/"
                 "postgres .venv/bin/python bench/bench_drain.py` (part of `make bench`).",
             ]
         )

@@ -5,17 +5,19 @@ of gunicorn, qcluster and the PostgreSQL backends) at the intake target; idle qu
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/bench_intake.py
 
-Needs PostgreSQL (trust auth) and pgbench. Uses the throwaway database `clinic_bench_intake`
-(dropped at the end) and ports 8066 (gunicorn) and 8067 (a fake Graph API). Each throughput run
-is repeated (--repeat) and reported as median (min-max); writes the "webhook intake" section.
+Needs PostgreSQL (trust auth), pgbench and wrk (`apt-get install wrk`: a C load generator, like
+pgbench, so that the client's own cost stays small on a 2-core machine). Uses the throwaway
+database `clinic_bench_intake` (dropped at the end) and ports 8066 (gunicorn) and 8067 (a fake
+Graph API). Each throughput run is repeated (--repeat) and reported as median (min-max); writes
+the "webhook intake" section.
 """
 
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +40,7 @@ PY = sys.executable
 SECRET = "bench-app-secret"  # noqa: S105 (signs the benchmark's own webhooks)
 WEB_PORT = 8066
 GRAPH_PORT = 8067
+WRK_THREADS = 2
 TARGET_RATE = 320  # webhooks/s: 80 messages/s x (3 statuses per outbound + 1 inbound)
 SECTION = "webhook intake"
 PHONE_NUMBER_ID = "100000000000001"
@@ -58,6 +61,7 @@ def env_for(database_url: str, **extra: str) -> dict[str, str]:
         "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
         "WHATSAPP_API_BASE_URL": f"http://127.0.0.1:{GRAPH_PORT}/v23.0",
         "LOG_LEVEL": "WARNING",
+        "Q_LOG_LEVEL": "WARNING",
         **extra,
     }
 
@@ -111,28 +115,6 @@ def post(raw: bytes, signature: str) -> int:
         conn.close()
 
 
-def load_process(args: tuple[int, float, int]) -> tuple[int, int]:
-    """One client process: `threads` threads posting unique signed messages until `deadline`."""
-    threads, deadline, index = args
-    counts = [0, 0]
-    lock = threading.Lock()
-
-    def worker(n: int) -> None:
-        sender = f"9665{index:02d}{n:02d}0000"
-        while time.time() < deadline:
-            raw, signature = signed_message(sender, "bench: أريد موعداً 🦷")
-            status = post(raw, signature)
-            with lock:
-                counts[0 if status == 200 else 1] += 1
-
-    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return counts[0], counts[1]
-
-
 def psql(url: str, sql: str) -> str:
     return subprocess.run(
         ["psql", url, "-tAc", sql], capture_output=True, text=True, check=True
@@ -165,16 +147,6 @@ def pgbench_insert_rate(url: str, seconds: int, clients: int) -> float:
     if match is None:
         raise SystemExit(result.stdout + result.stderr)
     return float(match.group(1))
-
-
-def cpu_seconds(parent: int) -> float:
-    """CPU time (user + system) used so far by the children of `parent` (the gunicorn workers)."""
-    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    total = 0
-    for pid in children:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def wait_for_port(port: int) -> None:
@@ -292,24 +264,81 @@ def backends(url: str) -> list[int]:
     return [int(p) for p in pids.split()]
 
 
-def saturated_intake(url: str, seconds: int, clients: int, gunicorn_pid: int) -> dict[str, float]:
-    before = int(psql(url, "SELECT count(*) FROM inbound_message_queue"))
-    cpu_before = cpu_seconds(gunicorn_pid)
-    processes = 2
-    deadline = time.time() + seconds
-    started = time.time()
-    with multiprocessing.Pool(processes) as pool:
-        results = pool.map(
-            load_process, [(clients // processes, deadline, i) for i in range(processes)]
-        )
-    elapsed = time.time() - started
-    ok = sum(r[0] for r in results)
+def write_bodies(path: Path, count: int, run: int) -> None:
+    """`count` unique signed message webhooks from 1,000 customers, one "signature<TAB>body" line
+    each, for bench/intake.lua."""
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            raw, signature = signed_message(f"96651{run}{i % 1000:06d}", "bench: أريد موعداً 🦷")
+            out.write(f"{signature}\t{raw.decode()}\n")
+
+
+def process_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each of `pids` that is still running."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process: the backends and the WAL writer, checkpointer..."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().split(" (", 1)[1].startswith("postgres"):
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return pids
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two snapshots, counting processes that started in between whole."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
+def saturated_intake(
+    url: str, seconds: int, connections: int, gunicorn_pid: int, run: int
+) -> dict[str, float]:
+    """wrk posts unique signed messages as fast as gunicorn answers, for `seconds`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = Path(tmp) / "bodies.txt"
+        count = seconds * 8000  # more than the server can take: no body is sent twice
+        write_bodies(bodies, count, run)
+        before = int(psql(url, "SELECT count(*) FROM inbound_message_queue"))
+        workers = tree(gunicorn_pid)[1:]
+        cpu_before = process_cpu(workers), process_cpu(postgres_pids())
+        result = subprocess.run(
+            ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s",
+             "-s", str(BASE_DIR / "bench" / "intake.lua"), f"http://127.0.0.1:{WEB_PORT}"],
+            env={**os.environ, "BODIES": str(bodies), "WRK_THREADS": str(WRK_THREADS)},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        cpu_after = process_cpu(workers), process_cpu(postgres_pids())
+    out = result.stdout
+    done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    if done is None:
+        raise SystemExit(out + result.stderr)
+    requests = int(done.group(1))
+    if requests >= count:
+        raise SystemExit("wrk sent more requests than there were bodies: raise the count")
+    elapsed = float(done.group(2)) / (1000 if done.group(3) == "ms" else 1)
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    ok = requests - (int(refused.group(1)) if refused else 0)
     return {
         "rate": ok / elapsed,
         "ok": ok,
-        "refused": sum(r[1] for r in results),
+        "refused": requests - ok,
+        "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
         "stored": int(psql(url, "SELECT count(*) FROM inbound_message_queue")) - before,
-        "cpu_ms": (cpu_seconds(gunicorn_pid) - cpu_before) / max(ok, 1) * 1000,
+        "cpu_ms": cpu_since(cpu_before[0], cpu_after[0]) / max(ok, 1) * 1000,
+        "pg_cpu_ms": cpu_since(cpu_before[1], cpu_after[1]) / max(ok, 1) * 1000,
     }
 
 
@@ -341,9 +370,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=5, help="gunicorn workers")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
+    parser.add_argument(
+        "--workers", type=int, default=3, help="gunicorn sync workers (README's production line)"
+    )
+    parser.add_argument("--connections", type=int, default=16, help="wrk's open connections")
+    parser.add_argument(
+        "--pgbench-clients", type=int, default=16, help="pgbench's best case on 2 cores"
+    )
     args = parser.parse_args()
+    if shutil.which("wrk") is None or shutil.which("pgbench") is None:
+        raise SystemExit("needs wrk and pgbench: apt-get install wrk postgresql-contrib")
     server = common.server_url()
     url = common.recreate_database(server, "clinic_bench_intake")
     subprocess.run([PY, "manage.py", "migrate", "-v0"], cwd=BASE_DIR, env=env_for(url), check=True)
@@ -355,9 +391,9 @@ def main() -> None:
         try:
             for n in range(args.repeat):
                 load_before = common.load()
-                insert16 = pgbench_insert_rate(url, args.seconds, args.clients)
+                insert16 = pgbench_insert_rate(url, args.seconds, args.pgbench_clients)
                 insert_same = pgbench_insert_rate(url, args.seconds, args.workers)
-                run = saturated_intake(url, args.seconds, args.clients, gunicorn.pid)
+                run = saturated_intake(url, args.seconds, args.connections, gunicorn.pid, n)
                 run.update(insert16=insert16, insert_same=insert_same)
                 runs.append(run)
                 latencies, errors = open_loop(TARGET_RATE / 2, args.seconds, f"96657{n}")
@@ -365,7 +401,11 @@ def main() -> None:
                     pct(latencies, 0.5), pct(latencies, 0.99), max(latencies), errors,
                     load_before,
                 ))  # fmt: skip
-            psql(url, "TRUNCATE inbound_message_queue, whatsapp_status_updates, django_q_ormq")
+            psql(
+                url,
+                "TRUNCATE inbound_message_queue, whatsapp_status_updates, django_q_ormq, "
+                "task_wakeups",
+            )
             # With the worker: reply latency, the footprint at the target rate, then idle.
             graph = FakeGraph()
             qcluster = subprocess.Popen(
@@ -421,35 +461,46 @@ def main() -> None:
     rows = []
     for n, (run, ack) in enumerate(zip(runs, acks, strict=True), 1):
         rows.append(
-            f"| {n} | {ack[4]} | {run['insert16']:,.0f} / {run['insert_same']:,.0f} "
-            f"| {run['rate']:,.0f} ({run['refused']:.0f} refused, {run['stored']:,.0f} stored) "
-            f"| {run['rate'] / run['insert16']:.3f} / {run['rate'] / run['insert_same']:.3f} "
-            f"| {run['cpu_ms']:.2f} ms | {ack[0]:.1f} / {ack[1]:.1f} / {ack[2]:.0f} ms, "
-            f"{ack[3]} errors |"
+            f"| {n} | {ack[4]} | {run['insert_same']:,.0f} / {run['insert16']:,.0f} "
+            f"| {run['rate']:,.0f} ({run['refused']:.0f} refused, {run['socket_errors']:.0f} "
+            f"socket errors; {run['ok']:,.0f} acknowledged, {run['stored']:,.0f} stored) "
+            f"| {run['rate'] / run['insert_same']:.3f} / {run['rate'] / run['insert16']:.3f} "
+            f"| {run['cpu_ms'] * 1000:.0f} / {run['pg_cpu_ms'] * 1000:.0f} us "
+            f"| {ack[0]:.1f} / {ack[1]:.1f} / {ack[2]:.0f} ms, {ack[3]} errors |"
         )
     rates = [r["rate"] for r in runs]
     ratio16 = [r["rate"] / r["insert16"] for r in runs]
     ratio_same = [r["rate"] / r["insert_same"] for r in runs]
+    lost = sum(max(0, r["ok"] - r["stored"]) for r in runs)
     q = statistics.quantiles(replies, n=100) if len(replies) > 1 else [0.0] * 99
     body = "\n".join(
         [
             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {common.machine()}.",
-            f"gunicorn {args.workers} sync workers, {args.clients} client threads in 2 processes "
-            "on "
-            "the same CPUs, every POST a unique signed Meta-shaped message (Arabic + emoji); "
-            f"pgbench single-row INSERT of 700 bytes with {args.clients} clients and with "
-            f"{args.workers} clients (= the workers: the database sees that many sessions), in the "
-            f"same run. Acknowledgement latency: open loop at {TARGET_RATE // 2}/s (half the "
-            "target), 1 message per 3 statuses, timed from each request's scheduled send time.",
+            f"gunicorn with {args.workers} sync workers (as README's production line runs it); "
+            f"wrk, a C load generator on the same 2 CPUs, keeps {args.connections} connections "
+            "busy with unique signed Meta-shaped messages (Arabic + emoji, 1,000 customers) "
+            f"for {args.seconds} s. Beside it, in the same run, pgbench's single-row INSERT "
+            f"of 700 bytes, one transaction each: with {args.workers} clients (the database "
+            f"sessions the intake holds: one per gunicorn worker) and with "
+            f"{args.pgbench_clients} clients (pgbench's best on this machine: group commit). "
+            "Stored can exceed acknowledged by the requests still in flight when wrk stops "
+            f"(up to {args.connections}). CPU per POST, from /proc: the gunicorn workers, and "
+            "every PostgreSQL process (backends, WAL writer...). "
+            f"Acknowledgement latency: open loop at {TARGET_RATE // 2}/s (half the target), "
+            "1 message per 3 statuses, timed from each request's scheduled send time (Python "
+            "client).",
             "",
-            "| run | load before | pgbench INSERT tps (16 / same clients) | signed POSTs/s "
-            "| intake / INSERT (16 / same) | gunicorn CPU per POST | ack p50 / p99 / max |",
+            f"| run | load before | pgbench INSERT tps ({args.workers} / {args.pgbench_clients} "
+            f"clients) | signed POSTs/s | intake / INSERT ({args.workers} / "
+            f"{args.pgbench_clients}) | CPU per POST (gunicorn / PostgreSQL) "
+            "| ack p50 / p99 / max |",
             "|---|---|---|---|---|---|---|",
             *rows,
             "",
             f"- intake: {common.spread(rates)} POSTs/s (target >= {TARGET_RATE}); ratio "
-            f"{common.spread(ratio16, '{:.3f}')} of pgbench at {args.clients} clients, "
-            f"{common.spread(ratio_same, '{:.3f}')} at {args.workers} clients (target >= 0.15).",
+            f"{common.spread(ratio_same, '{:.3f}')} of pgbench at {args.workers} clients, "
+            f"{common.spread(ratio16, '{:.3f}')} at {args.pgbench_clients} (target >= 0.15); "
+            f"{lost} acknowledged messages missing from the queue.",
             f"- acknowledgement at {TARGET_RATE // 2}/s: p50 "
             f"{common.spread([a[0] for a in acks], '{:.1f}')} ms, p99 "
             f"{common.spread([a[1] for a in acks], '{:.1f}')} ms (targets 20 / 250 ms), "
