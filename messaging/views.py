@@ -50,7 +50,7 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
     try:
         stored = intake.store_webhook(batch=batch)
     except DatabaseError:
-        logger.exception("webhook not stored; Meta will deliver it again")
+        logger.exception("webhook not stored (or its worker not woken); Meta will deliver it again")
         return _error(503, "not stored, please retry")
     return JsonResponse(
         {"messages": stored.messages, "statuses": stored.statuses, "errors": stored.errors}

@@ -12,22 +12,11 @@ from django_q.models import OrmQ
 from messaging import delivery, intake, services, whatsapp
 from messaging.models import InboundMessage, StatusUpdate, TaskWakeup
 from messaging.tests.conftest import payload, payload_bytes
+from messaging.tests.test_services import message_body as services_message_body
 
 
-def message_body(wamid: str, sender: str = "966500000001") -> dict:
-    return whatsapp.webhook_body(
-        phone_number_id="106540352242922",
-        contacts=[{"profile": {"name": "Sara"}, "wa_id": sender}],
-        messages=[
-            {
-                "from": sender,
-                "id": wamid,
-                "timestamp": "1790000000",
-                "type": "text",
-                "text": {"body": "hello"},
-            }
-        ],
-    )
+def message_body(wamid: str) -> dict:
+    return services_message_body(wamid, "966500000001")
 
 
 def queued_tasks() -> list[str]:
