@@ -93,6 +93,19 @@ def test_a_bad_signature_is_still_refused_on_the_short_stack(settings):
     assert b"X-Hub-Signature-256" in content
 
 
+def test_the_verification_handshake_works_on_the_short_stack(settings):
+    settings.WHATSAPP_VERIFY_TOKEN = "wsgi-verify"
+    status, headers, content, _ = call(
+        wsgi.application,
+        "GET",
+        "/webhooks/whatsapp/",
+        QUERY_STRING="hub.mode=subscribe&hub.verify_token=wsgi-verify&hub.challenge=1158201444",
+    )
+    assert status == "200 OK"
+    assert headers["Content-Type"].startswith("text/plain")
+    assert content == b"1158201444"
+
+
 @pytest.mark.django_db
 def test_every_other_path_gets_the_sites_whole_stack():
     status, headers, _, response = call(wsgi.application, "GET", "/admin/login/")
