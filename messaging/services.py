@@ -1,4 +1,4 @@
-"""Messaging workflows: webhook intake, the inbound queue and its sweep (sending: delivery.py)."""
+"""Messaging workflows: the inbound queue and its sweep (intake.py stores, delivery.py sends)."""
 
 import logging
 import os

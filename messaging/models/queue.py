@@ -174,8 +174,9 @@ class TaskWakeup(models.Model):
 
     A webhook wakes the worker through this row instead of queueing a django-q2 task per POST: the
     first webhook inserts the row and queues the task, the others find the row and skip. The task
-    deletes the row as it starts, before it looks for work, so anything committed before a webhook
-    found the row is seen by that run. The sweep deletes rows left behind by a lost task.
+    deletes the row as it starts, before it looks for work, under an advisory lock that webhooks
+    hold shared until they commit (delivery.WAKEUP_LOCK): so a webhook that found the row has
+    committed its rows before the run looks for them. The sweep deletes rows a lost task left.
     """
 
     task = models.CharField(_("task"), max_length=100, primary_key=True)

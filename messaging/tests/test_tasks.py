@@ -3,15 +3,15 @@ from django.core.management import call_command
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
-from messaging import services, tasks
+from messaging import delivery, services, tasks
 from messaging.management.commands.setup_schedules import SCHEDULES
 from messaging.models import InboundMessage, SandboxMessage
 from messaging.tests.factories import InboundMessageFactory
 
 TASK_NAMES = [
     services.DRAIN_TASK,
-    "messaging.tasks.apply_statuses",
-    "messaging.tasks.send_outbound",
+    delivery.STATUS_TASK,
+    delivery.SEND_TASK,
     "messaging.tasks.send_sandbox_statuses",
     *(func for _, func, _ in SCHEDULES),
 ]
