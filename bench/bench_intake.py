@@ -234,30 +234,6 @@ def open_loop(rate: float, seconds: int, prefix: str) -> tuple[list[float], int]
     return [r[0] for r in results], sum(1 for r in results if r[1] != 200)
 
 
-def tree(pid: int) -> list[int]:
-    """`pid` and all its descendants."""
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found += tree(int(child))
-    return found
-
-
-def memory_mib(pids: list[int]) -> tuple[float, float]:
-    """(RSS, PSS) in MiB summed over `pids` (PSS splits shared pages among their users)."""
-    rss = pss = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1])
-        except OSError:
-            continue
-    return rss / 1024, pss / 1024
-
-
 def backends(url: str) -> list[int]:
     name = url.rsplit("/", 1)[1]
     pids = psql(url, f"SELECT pid FROM pg_stat_activity WHERE datname = '{name}'")
@@ -273,35 +249,6 @@ def write_bodies(path: Path, count: int, run: int) -> None:
             out.write(f"{signature}\t{raw.decode()}\n")
 
 
-def process_cpu(pids: list[int]) -> dict[int, float]:
-    """CPU seconds (user + system) used so far by each of `pids` that is still running."""
-    used = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return used
-
-
-def postgres_pids() -> list[int]:
-    """Every PostgreSQL server process: the backends and the WAL writer, checkpointer..."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if stat.read_text().split(" (", 1)[1].startswith("postgres"):
-                pids.append(int(stat.parent.name))
-        except (OSError, IndexError):
-            continue
-    return pids
-
-
-def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU used between two snapshots, counting processes that started in between whole."""
-    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
-
-
 def saturated_intake(
     url: str, seconds: int, connections: int, gunicorn_pid: int, run: int
 ) -> dict[str, float]:
@@ -311,15 +258,15 @@ def saturated_intake(
         count = seconds * 8000  # more than the server can take: no body is sent twice
         write_bodies(bodies, count, run)
         before = int(psql(url, "SELECT count(*) FROM inbound_message_queue"))
-        workers = tree(gunicorn_pid)[1:]
-        cpu_before = process_cpu(workers), process_cpu(postgres_pids())
+        workers = common.tree(gunicorn_pid)[1:]
+        cpu_before = common.process_cpu(workers), common.process_cpu(common.postgres_pids())
         result = subprocess.run(
             ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s",
              "-s", str(BASE_DIR / "bench" / "intake.lua"), f"http://127.0.0.1:{WEB_PORT}"],
             env={**os.environ, "BODIES": str(bodies), "WRK_THREADS": str(WRK_THREADS)},
             capture_output=True, text=True, check=True,
         )  # fmt: skip
-        cpu_after = process_cpu(workers), process_cpu(postgres_pids())
+        cpu_after = common.process_cpu(workers), common.process_cpu(common.postgres_pids())
     out = result.stdout
     done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     if done is None:
@@ -337,8 +284,8 @@ def saturated_intake(
         "refused": requests - ok,
         "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0,
         "stored": int(psql(url, "SELECT count(*) FROM inbound_message_queue")) - before,
-        "cpu_ms": cpu_since(cpu_before[0], cpu_after[0]) / max(ok, 1) * 1000,
-        "pg_cpu_ms": cpu_since(cpu_before[1], cpu_after[1]) / max(ok, 1) * 1000,
+        "cpu_ms": common.cpu_since(cpu_before[0], cpu_after[0]) / max(ok, 1) * 1000,
+        "pg_cpu_ms": common.cpu_since(cpu_before[1], cpu_after[1]) / max(ok, 1) * 1000,
     }
 
 
@@ -421,8 +368,8 @@ def main() -> None:
                 def sample() -> None:
                     nonlocal peak
                     while sampling:
-                        pids = tree(gunicorn.pid) + tree(qcluster.pid) + backends(url)
-                        rss, pss = memory_mib(pids)
+                        pids = common.tree(gunicorn.pid) + common.tree(qcluster.pid) + backends(url)
+                        rss, pss = common.memory_mib(pids)
                         peak = max(peak, (rss, pss))
                         time.sleep(1)
 
@@ -432,9 +379,9 @@ def main() -> None:
                 sampling = False
                 sampler.join()
                 parts = {
-                    "gunicorn": memory_mib(tree(gunicorn.pid)),
-                    "qcluster": memory_mib(tree(qcluster.pid)),
-                    "PostgreSQL backends": memory_mib(backends(url)),
+                    "gunicorn": common.memory_mib(common.tree(gunicorn.pid)),
+                    "qcluster": common.memory_mib(common.tree(qcluster.pid)),
+                    "PostgreSQL backends": common.memory_mib(backends(url)),
                 }
                 deadline = time.time() + 180  # let the worker catch up, then measure idle
                 backlog = (

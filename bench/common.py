@@ -89,3 +89,57 @@ def write_section(section: str, body: str) -> None:
         else f"{text.rstrip()}\n\n{block}"
     )
     RESULTS.write_text(text.rstrip() + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------- processes (/proc)
+def process_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each of `pids` that is still running."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def postgres_pids() -> list[int]:
+    """Every PostgreSQL server process: the backends and the WAL writer, checkpointer..."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().split(" (", 1)[1].startswith("postgres"):
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return pids
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two snapshots, counting processes that started in between whole."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += tree(int(child))
+    return found
+
+
+def memory_mib(pids: list[int]) -> tuple[float, float]:
+    """(RSS, PSS) in MiB summed over `pids` (PSS splits shared pages among their users)."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except OSError:
+            continue
+    return rss / 1024, pss / 1024
