@@ -94,15 +94,18 @@ STATUS_ORDER = [
 
 STATUS_TASK = "messaging.tasks.apply_statuses"
 STATUS_BATCH = 1000
-# Statuses older than this whose message is still unknown (sent by another app on the number, or
-# erased since) are left alone by the task; the sweep looks back as far.
+# A status usually finds its message at once (the sender records the WhatsApp id before Meta can
+# report on it). The task, run once per burst of webhooks, looks back STATUS_TASK_LOOKBACK, so
+# statuses whose message stays unknown (sent by another app on the number, or erased since) are
+# not read again on every run; the sweep, once a minute, looks back STATUS_LOOKBACK.
+STATUS_TASK_LOOKBACK = timedelta(minutes=10)
 STATUS_LOOKBACK = timedelta(days=1)
 
 
 def apply_new_statuses() -> int:
     """The status task: apply what webhooks stored (clearing the wake-up first: TaskWakeup)."""
     clear_wakeup(STATUS_TASK)
-    return apply_status_updates(since=timezone.now() - STATUS_LOOKBACK)
+    return apply_status_updates(since=timezone.now() - STATUS_TASK_LOOKBACK)
 
 
 def apply_status_updates(

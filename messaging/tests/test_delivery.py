@@ -143,6 +143,18 @@ def test_the_status_task_walks_past_statuses_whose_message_is_unknown(monkeypatc
     assert StatusUpdate.objects.unapplied().count() == 3
 
 
+def test_the_status_task_leaves_older_unknown_statuses_to_the_sweep():
+    apply("delivered", wamid="wamid.LATE")  # its message becomes known only later
+    sent = ConversationFactory(role="assistant", status="sent", wa_message_id="wamid.LATE")
+    with time_machine.travel(
+        timezone.now() + delivery.STATUS_TASK_LOOKBACK + dt.timedelta(seconds=1)
+    ):
+        assert delivery.apply_new_statuses() == 0
+        services.sweep_queues()
+    sent.refresh_from_db()
+    assert sent.status == "delivered"
+
+
 # ---------------------------------------------------------------------------- the outbox writer
 @time_machine.travel(NOW, tick=False)
 def test_an_outbound_row_is_written_once_per_key_and_moves_the_inbox():

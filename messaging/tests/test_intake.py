@@ -60,7 +60,9 @@ def test_a_redelivery_wakes_the_worker_again_after_its_task_was_lost(post_webhoo
     body = message_body("wamid.LOST")
     post_webhook(body)
     OrmQ.objects.all().delete()  # the broker lost the task; the stale wake-up is swept
-    with time_machine.travel(timezone.now() + delivery.WAKEUP_STALE_AFTER + dt.timedelta(1)):
+    with time_machine.travel(
+        timezone.now() + delivery.WAKEUP_STALE_AFTER + dt.timedelta(seconds=1)
+    ):
         services.sweep_queues()
     assert not TaskWakeup.objects.exists()
     OrmQ.objects.all().delete()  # (the sweep queued a drain itself: the message is due)
