@@ -32,15 +32,18 @@ def run_idempotent_statement(sql: str, params: Sequence[Any]) -> list[tuple[Any,
     again, which is safe because running it twice does what running it once does. Inside a
     transaction it cannot, and raises.
     """
-    for attempt in (1, 2):
-        try:
-            connection.ensure_connection()
-            wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
-            with wrapper(psycopg.Cursor(connection.connection), connection) as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchall() if cursor.description else []
-        except (OperationalError, InterfaceError):
-            if attempt == 2 or connection.in_atomic_block or connection.is_usable():
-                raise
-            connection.close()
-    raise AssertionError("unreachable")
+    try:
+        return _run_server_bound(sql, params)
+    except (OperationalError, InterfaceError):
+        if connection.in_atomic_block or connection.is_usable():
+            raise
+        connection.close()
+    return _run_server_bound(sql, params)
+
+
+def _run_server_bound(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    connection.ensure_connection()
+    wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
+    with wrapper(psycopg.Cursor(connection.connection), connection) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []

@@ -65,6 +65,19 @@ def request_wakeup(*, func: str, now: datetime) -> bool:
         return cursor.rowcount == 1
 
 
+def wakeup_ctes(*, funcs: list[str], now: datetime) -> tuple[list[str], list[Any]]:
+    """`request_wakeup` as CTEs for a caller's one-statement insert on PostgreSQL: (the CTEs,
+    their parameters). `SELECT task FROM woken` then names the tasks to queue."""
+    values = ", ".join(["(%s)"] * len(funcs))
+    return [
+        "lock AS (SELECT pg_advisory_xact_lock_shared(%s, %s))",
+        # Selecting from `lock` makes the insert wait for it (CTEs run in no set order).
+        "woken AS (INSERT INTO task_wakeups (task, requested_at) "  # noqa: S608
+        f"SELECT t, %s FROM lock, (VALUES {values}) AS funcs (t) "
+        "ON CONFLICT (task) DO NOTHING RETURNING task)",
+    ], [*WAKEUP_LOCK, now, *funcs]
+
+
 def clear_wakeup(func: str) -> None:
     """As a run of `func` starts, before it looks for work: what is stored later needs a new run."""
     with transaction.atomic(), connection.cursor() as cursor:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from config.db import run_idempotent_statement
 from messaging import whatsapp
-from messaging.delivery import STATUS_TASK, WAKEUP_LOCK, clear_wakeup, enqueue, request_wakeup
+from messaging.delivery import STATUS_TASK, clear_wakeup, enqueue, request_wakeup, wakeup_ctes
 from messaging.events import record_event
 from messaging.models import InboundMessage, StatusUpdate
 from messaging.services import DRAIN_TASK
@@ -109,8 +109,8 @@ def _store_in_one_statement(
     queue (those whose wake-up row it inserted).
 
     One round trip in its own transaction instead of six, and no ORM query building: the webhook's
-    cost per POST (bench/bench_intake.py). Data-modifying CTEs all run, in no set order, except
-    that each wake-up row is inserted only after the advisory lock is held (it selects from it).
+    cost per POST (bench/bench_intake.py). Data-modifying CTEs all run, in no set order; the
+    wake-ups (`delivery.wakeup_ctes`) take their lock before their insert.
     """
     # Names come from the models and constants, every value is a parameter (hence the noqa S608).
     parts: list[str] = []
@@ -130,14 +130,9 @@ def _store_in_one_statement(
         params += [v[c] for v in values for c in columns]
     if not parts:
         return []
-    parts.append("lock AS (SELECT pg_advisory_xact_lock_shared(%s, %s))")
-    params += WAKEUP_LOCK
-    parts.append(
-        "woken AS (INSERT INTO task_wakeups (task, requested_at) "  # noqa: S608
-        f"SELECT t, %s FROM lock, (VALUES {', '.join(['(%s)'] * len(tasks))}) AS tasks (t) "
-        "ON CONFLICT (task) DO NOTHING RETURNING task)"
-    )
-    params += [now, *tasks]
+    wakeups, wakeup_params = wakeup_ctes(funcs=tasks, now=now)
+    parts += wakeups
+    params += wakeup_params
     sql = f"WITH {', '.join(parts)} SELECT task FROM woken"  # noqa: S608
     return [task for (task,) in run_idempotent_statement(sql, params)]
 
