@@ -102,31 +102,31 @@ def main() -> None:
     from django.core.management import call_command
 
     from customers.models import Customer
-    from messaging import inbox
+    from messaging.inbox import selectors
 
     try:
         call_command("migrate", verbosity=0)
         now = datetime.now(UTC)
         fill(now)
-        deep = inbox.Cursor(now - timedelta(minutes=15_000), "966500015000")
+        deep = selectors.Cursor(now - timedelta(minutes=15_000), "966500015000")
         middle = Customer.objects.get(wa_id="966500010000")
         newest_id = middle.messages.order_by("-id").values_list("id", flat=True)[0]
         calls: list[tuple[str, Callable[[], object], object]] = [
-            ("inbox, first page (30)", lambda: inbox.inbox_page(), inbox.conversations()),
+            ("inbox, first page (30)", lambda: selectors.inbox_page(), selectors.conversations()),
             (
                 "inbox, page 500 by keyset",
-                lambda: inbox.inbox_page(before=deep),
-                inbox.conversations().filter(last_message_at__lt=deep.at),
+                lambda: selectors.inbox_page(before=deep),
+                selectors.conversations().filter(last_message_at__lt=deep.at),
             ),
             (
                 "inbox, needs staff",
-                lambda: inbox.inbox_page(needs_staff=True),
-                inbox.conversations(needs_staff=True),
+                lambda: selectors.inbox_page(needs_staff=True),
+                selectors.conversations(needs_staff=True),
             ),
             (
                 "inbox poll (changed since)",
-                lambda: inbox.changed_conversations(since=now - timedelta(minutes=5)),
-                inbox.conversations().filter(last_message_at__gt=now),
+                lambda: selectors.changed_conversations(since=now - timedelta(minutes=5)),
+                selectors.conversations().filter(last_message_at__gt=now),
             ),
             (
                 "needs-staff badge count",
@@ -135,12 +135,12 @@ def main() -> None:
             ),
             (
                 "transcript, latest 50",
-                lambda: inbox.transcript(customer=middle),
+                lambda: selectors.transcript(customer=middle),
                 middle.messages.order_by("-created_at", "-id")[:51],
             ),
             (
                 "transcript poll (after id, 5 watched)",
-                lambda: inbox.transcript_updates(
+                lambda: selectors.transcript_updates(
                     customer=middle,
                     after=newest_id,
                     watching={newest_id - i: "sent" for i in range(5)},

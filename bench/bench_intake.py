@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 sys.path.insert(0, str(common.ROOT))
-from messaging import whatsapp
+from messaging.whatsapp import cloud_api
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -67,7 +67,7 @@ def env_for(database_url: str, **extra: str) -> dict[str, str]:
 
 
 def signed_message(sender: str, text: str) -> tuple[bytes, str]:
-    body = whatsapp.webhook_body(
+    body = cloud_api.webhook_body(
         phone_number_id=PHONE_NUMBER_ID,
         contacts=[{"profile": {"name": "Bench سارة"}, "wa_id": sender}],
         messages=[
@@ -93,12 +93,12 @@ def signed_status(recipient: str) -> tuple[bytes, str]:
         "conversation": {"id": uuid.uuid4().hex, "origin": {"type": "service"}},
         "pricing": {"billable": True, "pricing_model": "PMP", "category": "service"},
     }
-    return _signed(whatsapp.webhook_body(phone_number_id=PHONE_NUMBER_ID, statuses=[status]))
+    return _signed(cloud_api.webhook_body(phone_number_id=PHONE_NUMBER_ID, statuses=[status]))
 
 
 def _signed(body: dict) -> tuple[bytes, str]:
     raw = json.dumps(body, ensure_ascii=False).encode()
-    return raw, whatsapp.sign(raw, SECRET)
+    return raw, cloud_api.sign(raw, SECRET)
 
 
 def post(raw: bytes, signature: str) -> int:

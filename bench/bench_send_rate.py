@@ -23,7 +23,7 @@ def run(calls: int) -> float:
     import django
 
     django.setup()
-    from messaging.delivery import reserve_send_slot
+    from messaging.whatsapp.delivery import reserve_send_slot
 
     reserve_send_slot()
     started = time.perf_counter()

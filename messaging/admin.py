@@ -13,7 +13,8 @@ from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from customers.models import Customer
-from messaging import services, staff, vacations, whatsapp
+from messaging import services, vacations
+from messaging.inbox import staff
 from messaging.models import (
     BotSession,
     Conversation,
@@ -26,6 +27,7 @@ from messaging.models import (
     VacationNotice,
     VacationNotification,
 )
+from messaging.whatsapp import cloud_api
 from reservations.admin import VacationPeriodAdmin
 from reservations.models import VacationPeriod
 from reservations.vacations import reservations_in_vacation
@@ -55,7 +57,7 @@ class MessageTypeFilter(admin.SimpleListFilter):
     parameter_name = "message_type"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [(name, name) for name in sorted(whatsapp.GENUINE_TYPES | {"template", "reaction"})]
+        return [(name, name) for name in sorted(cloud_api.GENUINE_TYPES | {"template", "reaction"})]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(message_type=self.value()) if self.value() else queryset

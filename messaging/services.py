@@ -19,8 +19,18 @@ from django_q.tasks import async_task
 
 from customers.models import Customer
 from customers.phone import normalize_wa_id
-from messaging import bot, vacations, whatsapp
-from messaging.delivery import (
+from messaging import vacations
+from messaging.bot.router import reply_to
+from messaging.events import record_event
+from messaging.inbox.staff import STAFF_KEY
+from messaging.models import (
+    Conversation,
+    InboundMessage,
+    SendRate,
+    TaskWakeup,
+)
+from messaging.whatsapp import cloud_api
+from messaging.whatsapp.delivery import (
     SEND_TASK,
     STATUS_LOOKBACK,
     WAKEUP_STALE_AFTER,
@@ -30,14 +40,6 @@ from messaging.delivery import (
     send_outbound_message,
     show_typing,
 )
-from messaging.events import record_event
-from messaging.models import (
-    Conversation,
-    InboundMessage,
-    SendRate,
-    TaskWakeup,
-)
-from messaging.staff import STAFF_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +180,7 @@ def _retry_or_fail(row: InboundMessage, exc: Exception) -> str:
     now = timezone.now()
     error = f"{type(exc).__name__}: {exc}"
     permanent = isinstance(exc, PermanentFailure) or (
-        isinstance(exc, whatsapp.WhatsAppError) and exc.permanent
+        isinstance(exc, cloud_api.WhatsAppError) and exc.permanent
     )
     if permanent or row.attempts >= settings.WHATSAPP_INBOUND_MAX_ATTEMPTS:
         logger.error("inbound %s failed for good: %s", row.message_id, error)
@@ -196,7 +198,7 @@ def _retry_or_fail(row: InboundMessage, exc: Exception) -> str:
         status=InboundMessage.Status.PENDING,
         last_error=error,
         locked_at=None,
-        next_attempt_at=now + timedelta(seconds=whatsapp.backoff_seconds(row.attempts)),
+        next_attempt_at=now + timedelta(seconds=cloud_api.backoff_seconds(row.attempts)),
         updated_at=now,
     )
     return InboundMessage.Status.PENDING
@@ -204,8 +206,8 @@ def _retry_or_fail(row: InboundMessage, exc: Exception) -> str:
 
 def _process(row: InboundMessage) -> None:
     try:
-        message = whatsapp.Message.from_payload(row.payload)
-    except (ValueError, whatsapp.MalformedWebhook) as exc:
+        message = cloud_api.Message.from_payload(row.payload)
+    except (ValueError, cloud_api.MalformedWebhook) as exc:
         raise PermanentFailure(f"unreadable payload: {exc}") from exc
     if not message.sender:
         raise PermanentFailure("the message names no sender")
@@ -221,7 +223,7 @@ def _process(row: InboundMessage) -> None:
 
 
 @transaction.atomic
-def record_inbound_message(*, message: whatsapp.Message) -> list[Conversation]:
+def record_inbound_message(*, message: cloud_api.Message) -> list[Conversation]:
     """Write the message and the bot's replies (queued, not sent); return the unsent replies.
 
     The first time, this also runs the bot; a retry finds the inbound row already written and only
@@ -255,7 +257,7 @@ def record_inbound_message(*, message: whatsapp.Message) -> list[Conversation]:
         replies = (
             []
             if customer.is_blocked or customer.is_bot_paused
-            else bot.reply_to(message, customer=customer)
+            else reply_to(message, customer=customer)
         )
         rows = [
             Conversation(
@@ -281,7 +283,7 @@ def record_inbound_message(*, message: whatsapp.Message) -> list[Conversation]:
     )
 
 
-def upsert_customer(*, message: whatsapp.Message) -> Customer:
+def upsert_customer(*, message: cloud_api.Message) -> Customer:
     """The sender's customer row, created or updated from the contact's profile."""
     phone = message.from_ or (message.contact.wa_id if message.contact else None)
     user_id = message.from_user_id or (message.contact.user_id if message.contact else None)

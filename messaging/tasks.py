@@ -6,10 +6,11 @@ lost task loses nothing (the sweep finds the work again).
 
 from django_q.tasks import async_task
 
-from messaging import delivery, events, privacy, sandbox, services
+from messaging import events, privacy, services
 from messaging.models import Conversation
-from messaging.reminder_planning import plan_reminders as plan
-from messaging.reminders import send_due_reminders
+from messaging.reminders.planning import plan_reminders as plan
+from messaging.reminders.sending import send_due_reminders
+from messaging.whatsapp import delivery, sandbox
 
 
 def drain_inbound() -> str:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from messaging import inbox_views, views
+from messaging import views
+from messaging.inbox import views as inbox_views
 
 app_name = "messaging"
 

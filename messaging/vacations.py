@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from customers.models import Customer
-from messaging import outgoing
-from messaging.delivery import SEND_TASK, enqueue, record_outbound
+from messaging.bot.formatting import format_day
 from messaging.events import record_event
-from messaging.formatting import format_day
 from messaging.models import VacationNotice, VacationNotification
-from messaging.reminders import reminder_choice, template_setting
+from messaging.reminders.sending import reminder_choice, template_setting
+from messaging.whatsapp import outgoing
+from messaging.whatsapp.delivery import SEND_TASK, enqueue, record_outbound
 from reservations.models import Reservation, VacationPeriod
 from reservations.vacations import reservations_in_vacation
 

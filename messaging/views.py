@@ -20,7 +20,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from config.permissions import staff_required
 from customers.phone import normalize_wa_id
-from messaging import dashboard, intake, sandbox, whatsapp
+from messaging import dashboard
+from messaging.whatsapp import cloud_api, intake, sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +39,11 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
         body = request.body  # the raw bytes: the signature is over exactly these
     except RequestDataTooBig:
         return _error(413, "body larger than 3 MB")
-    signature = request.headers.get(whatsapp.SIGNATURE_HEADER)
-    if not whatsapp.verify_signature(body, signature, settings.WHATSAPP_APP_SECRET):
+    signature = request.headers.get(cloud_api.SIGNATURE_HEADER)
+    if not cloud_api.verify_signature(body, signature, settings.WHATSAPP_APP_SECRET):
         return _error(403, "missing or invalid X-Hub-Signature-256")
     try:
-        batch = whatsapp.parse_webhook(json.loads(body))
+        batch = cloud_api.parse_webhook(json.loads(body))
     except ValueError as exc:  # bad JSON, bad UTF-8 or not a WhatsApp notification
         return _error(400, f"malformed webhook body: {exc}")
     except RecursionError:  # json nests deeper than Python's stack (found by fuzzing)

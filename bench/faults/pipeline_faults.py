@@ -66,7 +66,7 @@ class FlakyGraph:
                         graph.hangs_left -= 1
                 if hang:
                     graph.failures["timeout"] += 1
-                    time.sleep(11)  # past whatsapp.TIMEOUT's 10 s read timeout
+                    time.sleep(11)  # past cloud_api.TIMEOUT's 10 s read timeout
                     with graph.lock:  # Meta may well deliver what it answered too late
                         graph.sends.append((time.time(), raw.decode()))
                     return self._answer(200, {"messages": [{"id": "wamid.LATE"}]})
@@ -130,9 +130,10 @@ def worker(url: str) -> subprocess.Popen[bytes]:
 
 def finish(url: str, deadline_s: float) -> None:
     """Sweep (reclaims dead workers' rows, requeues unsent replies) and drain until all is done."""
-    from messaging import services, whatsapp
-    from messaging.delivery import send_outbound_message
+    from messaging import services
     from messaging.models import Conversation, InboundMessage
+    from messaging.whatsapp import cloud_api
+    from messaging.whatsapp.delivery import send_outbound_message
 
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
@@ -141,7 +142,7 @@ def finish(url: str, deadline_s: float) -> None:
             process.wait(timeout=120)
         # What the send task (queued by the sweep; no qcluster here) does for unsent replies.
         for row in Conversation.objects.filter(role="assistant", status="queued"):
-            with contextlib.suppress(whatsapp.WhatsAppError):  # flaky: the next round retries
+            with contextlib.suppress(cloud_api.WhatsAppError):  # flaky: the next round retries
                 send_outbound_message(conversation=row)
         open_rows = InboundMessage.objects.exclude(status__in=["done", "failed"]).count()
         unsent = Conversation.objects.filter(role="assistant", status="queued").count()
@@ -154,9 +155,9 @@ def prepare(url: str, customers: int) -> list[str]:
     """Drive `customers` customers to the booking confirmation; return the Confirm webhooks."""
     from django.utils import timezone
 
-    from messaging import whatsapp
     from messaging.models import Conversation
     from messaging.tests.chat import Chat
+    from messaging.whatsapp import cloud_api
     from reservations.demo import seed_schedule
 
     seed_schedule()
@@ -181,7 +182,7 @@ def prepare(url: str, customers: int) -> list[str]:
             "interactive": {"type": "button_reply",
                             "button_reply": {"id": confirm["id"], "title": "Confirm"}},
         }  # fmt: skip
-        bodies.append(json.dumps(whatsapp.webhook_body(
+        bodies.append(json.dumps(cloud_api.webhook_body(
             phone_number_id="100000000000001",
             contacts=[{"wa_id": chat.wa_id, "profile": {"name": "Fault"}}],
             messages=[item],
@@ -191,10 +192,10 @@ def prepare(url: str, customers: int) -> list[str]:
 
 
 def store(bodies: list[str]) -> None:
-    from messaging import intake, whatsapp
+    from messaging.whatsapp import cloud_api, intake
 
     for body in bodies:
-        intake.store_webhook(batch=whatsapp.parse_webhook(json.loads(body)))
+        intake.store_webhook(batch=cloud_api.parse_webhook(json.loads(body)))
 
 
 def outcome(graph: FlakyGraph, customers: int) -> dict[str, object]:

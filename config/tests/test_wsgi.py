@@ -11,11 +11,11 @@ from django.db import close_old_connections
 
 from config import wsgi
 from config.handlers import ShortStackHandler, with_lean_webhook
-from messaging import whatsapp
 from messaging.models import InboundMessage
+from messaging.whatsapp import cloud_api
 
 SECRET = "wsgi-test-secret"
-BODY = whatsapp.webhook_body(
+BODY = cloud_api.webhook_body(
     phone_number_id="1",
     contacts=[{"profile": {"name": "سارة"}, "wa_id": "966500000009"}],
     messages=[
@@ -74,7 +74,7 @@ def test_the_webhook_is_served_by_the_short_stack(settings):
         "POST",
         "/webhooks/whatsapp/",
         raw,
-        HTTP_X_HUB_SIGNATURE_256=whatsapp.sign(raw, SECRET),
+        HTTP_X_HUB_SIGNATURE_256=cloud_api.sign(raw, SECRET),
     )
     assert status == "200 OK"
     assert response._handler_class is ShortStackHandler

@@ -3,7 +3,6 @@
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from messaging import outgoing
 from messaging.bot import booking, ids
 from messaging.bot.menu import Replies, main_menu
 from messaging.bot.turn import (
@@ -15,6 +14,7 @@ from messaging.bot.turn import (
     upcoming_reservations,
     when,
 )
+from messaging.whatsapp import outgoing
 from reservations import services
 from reservations.errors import BookingError
 from reservations.models import Reservation, Source

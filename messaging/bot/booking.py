@@ -6,10 +6,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from messaging import outgoing
 from messaging.bot import ids
+from messaging.bot.formatting import format_short_day, format_time
 from messaging.bot.ids import Step
 from messaging.bot.menu import Replies, main_menu
+from messaging.bot.parsing import TimeCandidates
 from messaging.bot.turn import (
     Turn,
     describe,
@@ -19,8 +20,7 @@ from messaging.bot.turn import (
     type_label,
     when,
 )
-from messaging.formatting import format_short_day, format_time
-from messaging.parsing import TimeCandidates
+from messaging.whatsapp import outgoing
 from reservations import services, slots
 from reservations.errors import (
     AlreadyBookedError,

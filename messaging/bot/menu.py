@@ -6,9 +6,10 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from messaging import outgoing, staff
 from messaging.bot import ids
 from messaging.bot.turn import Turn
+from messaging.inbox import staff
+from messaging.whatsapp import outgoing
 
 Replies = list[outgoing.Outgoing]
 

@@ -2,11 +2,11 @@
 
 from django.utils.translation import gettext as _
 
-from messaging import outgoing
 from messaging.bot import appointments, ids
 from messaging.bot.menu import Replies, main_menu
 from messaging.bot.turn import Turn, own_reservation, when
-from messaging.reminders import confirm_reservation, parse_reminder_choice
+from messaging.reminders.sending import confirm_reservation, parse_reminder_choice
+from messaging.whatsapp import outgoing
 
 
 def is_reminder_choice(reply_id: str) -> bool:

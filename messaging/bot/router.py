@@ -5,10 +5,11 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from messaging import outgoing, vacations
+from messaging import vacations
 from messaging.bot import appointments, booking, ids, menu, reminders
 from messaging.bot.ids import Step
 from messaging.bot.menu import Replies, main_menu
+from messaging.bot.parsing import Intent, normalize_text, parse_date, parse_intent, parse_time
 from messaging.bot.turn import (
     LANGUAGES,
     Turn,
@@ -19,8 +20,8 @@ from messaging.bot.turn import (
     start_turn,
     upcoming_reservations,
 )
-from messaging.parsing import Intent, normalize_text, parse_date, parse_intent, parse_time
-from messaging.whatsapp import Message
+from messaging.whatsapp import outgoing
+from messaging.whatsapp.cloud_api import Message
 from reservations.models import Reservation
 
 # Types the bot can read; a person tapping a button or list row is reading, too.

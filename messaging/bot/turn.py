@@ -9,10 +9,10 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from messaging.formatting import format_day, format_short_day, format_time
+from messaging.bot.formatting import format_day, format_short_day, format_time
+from messaging.bot.parsing import detect_language
 from messaging.models import BotSession, Conversation
-from messaging.parsing import detect_language
-from messaging.whatsapp import Message
+from messaging.whatsapp.cloud_api import Message
 from reservations.models import Reservation
 
 # How long the bot remembers a move in progress, a chosen type or texts it did not understand.

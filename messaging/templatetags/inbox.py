@@ -5,8 +5,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from messaging.inbox.staff import HELD_SUFFIX, WINDOW_CLOSED_NOTE
 from messaging.models import Conversation
-from messaging.staff import HELD_SUFFIX, WINDOW_CLOSED_NOTE
 
 register = template.Library()
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from messaging import sandbox, services, whatsapp
+from messaging import services
 from messaging.models import SandboxMessage
+from messaging.whatsapp import cloud_api, sandbox
 
 _ids = itertools.count(1)
 
@@ -95,7 +96,7 @@ class Chat:
             **content,
         }
         contact = {"wa_id": self.wa_id, "profile": {"name": self.name}}
-        message = whatsapp.parse_message(item, [contact], {})
+        message = cloud_api.parse_message(item, [contact], {})
         rows = services.record_inbound_message(message=message)
         self.replies = [Reply(row.payload or {}) for row in rows]
         return self.replies

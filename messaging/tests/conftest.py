@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from messaging import whatsapp
+from messaging.whatsapp import cloud_api
 from reservations.demo import seed_schedule
 
 PAYLOADS = Path(__file__).parent / "payloads"
@@ -46,7 +46,7 @@ def post_webhook(client):
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         headers = {}
         if signature == "sign":
-            headers["HTTP_X_HUB_SIGNATURE_256"] = whatsapp.sign(raw, APP_SECRET)
+            headers["HTTP_X_HUB_SIGNATURE_256"] = cloud_api.sign(raw, APP_SECRET)
         elif signature is not None:
             headers["HTTP_X_HUB_SIGNATURE_256"] = signature
         return client.post(WEBHOOK, data=raw, content_type="application/json", **headers)

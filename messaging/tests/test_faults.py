@@ -18,9 +18,10 @@ import time_machine
 from django.db import connection
 
 from customers.tests.factories import CustomerFactory
-from messaging import delivery, services, whatsapp
+from messaging import services
 from messaging.models import Conversation, InboundMessage, StatusUpdate
 from messaging.tests.conftest import APP_SECRET, PAYLOADS
+from messaging.whatsapp import cloud_api, delivery
 from reservations import services as booking
 from reservations.models import Reservation, Source
 from reservations.tests.conftest import NOW
@@ -40,12 +41,12 @@ def test_every_payload_three_times_at_once_out_of_order_is_stored_and_answered_o
     random.Random(7).shuffle(deliveries)  # statuses before their messages, copies apart
     url = f"{live_server.url}/webhooks/whatsapp/"
     with ThreadPoolExecutor(max_workers=8) as pool:
-        codes = list(pool.map(lambda raw: whatsapp.post_webhook(url, raw, secret=APP_SECRET),
+        codes = list(pool.map(lambda raw: cloud_api.post_webhook(url, raw, secret=APP_SECRET),
                               deliveries))  # fmt: skip
     connection.close()
     assert Counter(codes) == Counter({200: len(deliveries)})
 
-    batches = [whatsapp.parse_webhook(json.loads(raw)) for raw in bodies]
+    batches = [cloud_api.parse_webhook(json.loads(raw)) for raw in bodies]
     message_ids = {m.id for batch in batches for m in batch.messages}
     status_keys = {(s.id, s.status) for batch in batches for s in batch.statuses}
     assert InboundMessage.objects.count() == len(message_ids)

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messaging import delivery, services
+from messaging import services
 from messaging.models import InboundMessage
 from messaging.tests.conftest import payload
+from messaging.whatsapp import delivery
 
 # JSON values of every shape, including huge strings and numbers beyond 64 bits.
 scalars = (

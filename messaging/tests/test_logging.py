@@ -6,9 +6,10 @@ import logging
 import pytest
 import time_machine
 
-from messaging import services, whatsapp
+from messaging import services
 from messaging.models import Conversation
 from messaging.tests.conftest import ACCESS_TOKEN, APP_SECRET, BOT_NOW
+from messaging.whatsapp import cloud_api
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def test_a_full_cycle_logs_no_body_token_secret_or_number(
     caplog, post_webhook, graph, clinic, client, settings
 ):
     caplog.set_level(logging.DEBUG)
-    body = whatsapp.webhook_body(
+    body = cloud_api.webhook_body(
         phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID,
         contacts=[{"profile": {"name": NAME}, "wa_id": WA_ID}],
         messages=[

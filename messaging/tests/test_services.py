@@ -9,9 +9,10 @@ from django_q.models import Schedule
 
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
-from messaging import intake, services, whatsapp
+from messaging import services
 from messaging.models import Conversation, InboundMessage, NotificationEvent
 from messaging.tests.conftest import payload
+from messaging.whatsapp import cloud_api, intake
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 def message_body(wamid: str, sender: str, text: str = "hello", *, at: dt.datetime = NOW, **item):
     base = {"from": sender, "id": wamid, "timestamp": str(int(at.timestamp())), "type": "text"}
     base |= item or {"text": {"body": text}}
-    return whatsapp.webhook_body(
+    return cloud_api.webhook_body(
         phone_number_id="106540352242922",
         contacts=[{"profile": {"name": f"Customer {sender[-2:]}"}, "wa_id": sender}],
         messages=[base],
@@ -29,7 +30,7 @@ def message_body(wamid: str, sender: str, text: str = "hello", *, at: dt.datetim
 
 
 def store(body: dict) -> None:
-    intake.store_webhook(batch=whatsapp.parse_webhook(body))
+    intake.store_webhook(batch=cloud_api.parse_webhook(body))
 
 
 def store_file(name: str, *, at: dt.datetime = NOW) -> None:

@@ -3,10 +3,11 @@ from django.core.management import call_command
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
-from messaging import delivery, services, tasks
+from messaging import services, tasks
 from messaging.management.commands.setup_schedules import SCHEDULES
 from messaging.models import InboundMessage, SandboxMessage
 from messaging.tests.factories import InboundMessageFactory
+from messaging.whatsapp import delivery
 
 TASK_NAMES = [
     services.DRAIN_TASK,

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError, connection
 
-from messaging import whatsapp
 from messaging.models import InboundMessage, NotificationEvent, StatusUpdate
 from messaging.tests.conftest import APP_SECRET, PAYLOADS, WEBHOOK, payload, payload_bytes
+from messaging.whatsapp import cloud_api
 
 MESSAGE_FILES = sorted(p.name for p in Path(PAYLOADS).glob("message_*.json"))
 
@@ -167,7 +167,7 @@ def test_three_concurrent_redeliveries_store_the_message_once(live_server):
 
     def deliver():
         start.wait()
-        codes.append(whatsapp.post_webhook(url, raw, secret=APP_SECRET))
+        codes.append(cloud_api.post_webhook(url, raw, secret=APP_SECRET))
 
     threads = [threading.Thread(target=deliver) for _ in range(3)]
     for thread in threads:

@@ -12,9 +12,10 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from messaging import intake, services, whatsapp
+from messaging import services
 from messaging.models import Conversation, InboundMessage
 from messaging.tests.conftest import ACCESS_TOKEN, APP_SECRET
+from messaging.whatsapp import cloud_api, intake
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -22,7 +23,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_after_recording_its_reply_loses_and_doubles_nothing(graph):
-    body = whatsapp.webhook_body(
+    body = cloud_api.webhook_body(
         phone_number_id="106540352242922",
         contacts=[{"profile": {"name": "Sara"}, "wa_id": "966501234567"}],
         messages=[
@@ -35,7 +36,7 @@ def test_a_worker_killed_after_recording_its_reply_loses_and_doubles_nothing(gra
             }
         ],
     )
-    intake.store_webhook(batch=whatsapp.parse_webhook(body))
+    intake.store_webhook(batch=cloud_api.parse_webhook(body))
 
     db = settings.DATABASES["default"]
     env = {

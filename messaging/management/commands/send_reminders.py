@@ -2,8 +2,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from messaging.reminder_planning import plan_reminders
-from messaging.reminders import send_due_reminders
+from messaging.reminders.planning import plan_reminders
+from messaging.reminders.sending import send_due_reminders
 
 
 class Command(BaseCommand):

@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from customers.models import Customer
-from messaging import delivery, outgoing
-from messaging.delivery import SEND_TASK, enqueue
 from messaging.events import record_event
 from messaging.models import (
     Conversation,
     MessagingSettings,
 )
+from messaging.whatsapp import delivery, outgoing
+from messaging.whatsapp.delivery import SEND_TASK, enqueue
 
 logger = logging.getLogger(__name__)
 

@@ -10,11 +10,17 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from config.db import run_idempotent_statement
-from messaging import whatsapp
-from messaging.delivery import STATUS_TASK, clear_wakeup, enqueue, request_wakeup, wakeup_ctes
 from messaging.events import record_event
 from messaging.models import InboundMessage, StatusUpdate
 from messaging.services import DRAIN_TASK
+from messaging.whatsapp import cloud_api
+from messaging.whatsapp.delivery import (
+    STATUS_TASK,
+    clear_wakeup,
+    enqueue,
+    request_wakeup,
+    wakeup_ctes,
+)
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,7 @@ class Intake:
     errors: int
 
 
-def store_webhook(*, batch: whatsapp.WebhookBatch) -> Intake:
+def store_webhook(*, batch: cloud_api.WebhookBatch) -> Intake:
     """Store everything a webhook carried, once (a redelivery inserts nothing), and wake a worker.
 
     Messages become queue rows keyed by their wamid and statuses wait in `whatsapp_status_updates`,
@@ -61,7 +67,7 @@ def store_webhook(*, batch: whatsapp.WebhookBatch) -> Intake:
     return Intake(len(batch.messages), len(batch.statuses), len(batch.errors))
 
 
-def _message_values(batch: whatsapp.WebhookBatch, now: datetime) -> list[dict[str, Any]]:
+def _message_values(batch: cloud_api.WebhookBatch, now: datetime) -> list[dict[str, Any]]:
     return [
         {
             "message_id": m.id,
@@ -75,7 +81,7 @@ def _message_values(batch: whatsapp.WebhookBatch, now: datetime) -> list[dict[st
     ]
 
 
-def _status_values(batch: whatsapp.WebhookBatch, now: datetime) -> list[dict[str, Any]]:
+def _status_values(batch: cloud_api.WebhookBatch, now: datetime) -> list[dict[str, Any]]:
     return [
         {
             "wa_message_id": s.id,
@@ -91,7 +97,7 @@ def _status_values(batch: whatsapp.WebhookBatch, now: datetime) -> list[dict[str
     ]
 
 
-def _store_with_the_orm(batch: whatsapp.WebhookBatch, now: datetime) -> None:
+def _store_with_the_orm(batch: cloud_api.WebhookBatch, now: datetime) -> None:
     # ignore_conflicts: ON CONFLICT DO NOTHING / INSERT OR IGNORE, on the unique (partial) indexes.
     InboundMessage.objects.bulk_create(
         [InboundMessage(**values) for values in _message_values(batch, now)],
@@ -103,7 +109,7 @@ def _store_with_the_orm(batch: whatsapp.WebhookBatch, now: datetime) -> None:
 
 
 def _store_in_one_statement(
-    batch: whatsapp.WebhookBatch, tasks: list[str], now: datetime
+    batch: cloud_api.WebhookBatch, tasks: list[str], now: datetime
 ) -> list[str]:
     """The ORM path's inserts and wake-ups as one statement on PostgreSQL; returns the tasks to
     queue (those whose wake-up row it inserted).
@@ -137,5 +143,5 @@ def _store_in_one_statement(
     return [task for (task,) in run_idempotent_statement(sql, params)]
 
 
-def _describe(error: whatsapp.ApiError) -> str:
+def _describe(error: cloud_api.ApiError) -> str:
     return ": ".join(part for part in (error.message or error.title, error.details) if part)

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
-from messaging import inbox
+from messaging.inbox import selectors
 from messaging.models import Conversation
 from messaging.tests.factories import ConversationFactory
 from reservations.models import Reservation
@@ -38,7 +38,7 @@ def customers_by_recency(count: int):
 def test_the_list_is_newest_first_and_leaves_out_customers_without_messages():
     people = customers_by_recency(3)
     CustomerFactory()  # never wrote
-    page = inbox.inbox_page()
+    page = selectors.inbox_page()
     assert [c.wa_id for c in page.rows] == [p.wa_id for p in reversed(people)]
     assert (page.older, page.newer) == (None, None)
 
@@ -47,24 +47,24 @@ def test_each_row_carries_its_latest_message():
     customer = CustomerFactory()
     wrote(customer, "first", "second")
     wrote(customer, "our answer", at=T0 + dt.timedelta(hours=1), role="assistant")
-    rows: list[Any] = inbox.inbox_page().rows  # annotated with the latest message
+    rows: list[Any] = selectors.inbox_page().rows  # annotated with the latest message
     [row] = rows
     assert (row.last_text, row.last_role) == ("our answer", "assistant")
 
 
 def test_pages_follow_each_other_by_keyset_both_ways():
     people = list(reversed(customers_by_recency(5)))  # newest first
-    first = inbox.inbox_page(size=2)
+    first = selectors.inbox_page(size=2)
     assert first.rows == people[:2]
     assert first.newer is None
-    second = inbox.inbox_page(size=2, before=first.older)
+    second = selectors.inbox_page(size=2, before=first.older)
     assert second.rows == people[2:4]
-    last = inbox.inbox_page(size=2, before=second.older)
+    last = selectors.inbox_page(size=2, before=second.older)
     assert last.rows == people[4:]
     assert last.older is None
-    back = inbox.inbox_page(size=2, after=last.newer)
+    back = selectors.inbox_page(size=2, after=last.newer)
     assert back.rows == people[2:4]
-    assert inbox.inbox_page(size=2, after=back.newer).rows == people[:2]
+    assert selectors.inbox_page(size=2, after=back.newer).rows == people[:2]
 
 
 def test_customers_with_the_same_last_moment_are_neither_lost_nor_repeated():
@@ -72,21 +72,21 @@ def test_customers_with_the_same_last_moment_are_neither_lost_nor_repeated():
     for person in people:
         wrote(person, "same minute")
     seen: list[str] = []
-    page = inbox.inbox_page(size=2)
+    page = selectors.inbox_page(size=2)
     while True:
         seen += [c.wa_id for c in page.rows]
         if page.older is None:
             break
-        page = inbox.inbox_page(size=2, before=page.older)
+        page = selectors.inbox_page(size=2, before=page.older)
     assert sorted(seen) == sorted(p.wa_id for p in people)
     assert len(seen) == 5
 
 
 def test_the_cursor_survives_a_round_trip_and_rejects_junk():
-    cursor = inbox.Cursor(T0, "966501234567")
-    assert inbox.Cursor.parse(str(cursor)) == cursor
+    cursor = selectors.Cursor(T0, "966501234567")
+    assert selectors.Cursor.parse(str(cursor)) == cursor
     for junk in (None, "", "yesterday~1", "2026-11-23T06:00:00~1", "2026-11-23T06:00:00+00:00"):
-        assert inbox.Cursor.parse(junk) is None
+        assert selectors.Cursor.parse(junk) is None
 
 
 def test_search_and_the_needs_staff_filter():
@@ -94,24 +94,24 @@ def test_search_and_the_needs_staff_filter():
     omar = CustomerFactory(customer_name="Omar", wa_id="966502222222", needs_staff_since=T0)
     wrote(sara, "hi")
     wrote(omar, "hi")
-    assert inbox.inbox_page(term="sara").rows == [sara]
-    assert inbox.inbox_page(term="+966 50 222").rows == [omar]
-    assert inbox.inbox_page(needs_staff=True).rows == [omar]
-    assert inbox.inbox_page(term="sara", needs_staff=True).rows == []
+    assert selectors.inbox_page(term="sara").rows == [sara]
+    assert selectors.inbox_page(term="+966 50 222").rows == [omar]
+    assert selectors.inbox_page(needs_staff=True).rows == [omar]
+    assert selectors.inbox_page(term="sara", needs_staff=True).rows == []
 
 
 def test_changed_conversations_are_those_with_a_newer_message():
     people = customers_by_recency(3)
-    changed = inbox.changed_conversations(since=T0 + dt.timedelta(minutes=30))
+    changed = selectors.changed_conversations(since=T0 + dt.timedelta(minutes=30))
     assert changed == [people[2], people[1]]
 
 
 def test_the_transcript_shows_the_latest_messages_oldest_first_with_a_way_back():
     customer = CustomerFactory()
     wrote(customer, *[f"m{i}" for i in range(5)])
-    latest = inbox.transcript(customer=customer, size=3)
+    latest = selectors.transcript(customer=customer, size=3)
     assert [m.message for m in latest.messages] == ["m2", "m3", "m4"]
-    older = inbox.transcript(customer=customer, size=3, before=latest.older)
+    older = selectors.transcript(customer=customer, size=3, before=latest.older)
     assert [m.message for m in older.messages] == ["m0", "m1"]
     assert older.older is None
 
@@ -132,7 +132,7 @@ def test_the_transcript_lists_only_upcoming_active_reservations():
         status=Reservation.Status.CANCELLED,
         cancelled_at=timezone.now(),
     )
-    assert inbox.transcript(customer=customer).reservations == [soon]
+    assert selectors.transcript(customer=customer).reservations == [soon]
 
 
 def test_updates_are_new_messages_and_watched_ones():
@@ -140,8 +140,12 @@ def test_updates_are_new_messages_and_watched_ones():
     wrote(customer, "a", "b", "c")
     a, b, c = Conversation.objects.order_by("id")
     Conversation.objects.filter(id=a.id).update(status="read")
-    assert inbox.transcript_updates(customer=customer, after=b.id, watching={}) == [c]
-    assert inbox.transcript_updates(customer=customer, after=c.id, watching={a.id: "sent"}) == [a]
-    assert inbox.transcript_updates(customer=customer, after=c.id, watching={a.id: "read"}) == []
+    assert selectors.transcript_updates(customer=customer, after=b.id, watching={}) == [c]
+    assert selectors.transcript_updates(customer=customer, after=c.id, watching={a.id: "sent"}) == [
+        a
+    ]
+    assert (
+        selectors.transcript_updates(customer=customer, after=c.id, watching={a.id: "read"}) == []
+    )
     other = CustomerFactory()
-    assert inbox.transcript_updates(customer=other, after=0, watching={a.id: "sent"}) == []
+    assert selectors.transcript_updates(customer=other, after=0, watching={a.id: "sent"}) == []

@@ -5,7 +5,7 @@ import time_machine
 
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
-from messaging import staff
+from messaging.inbox import staff
 from messaging.models import NotificationEvent
 
 pytestmark = pytest.mark.django_db

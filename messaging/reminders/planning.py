@@ -1,5 +1,5 @@
 """When reminders are due, and planning them: one row per reservation and kind, re-planned when
-the reservation moves, cancelled with it (sending: messaging.reminders)."""
+the reservation moves, cancelled with it (sending: messaging.reminders.sending)."""
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta

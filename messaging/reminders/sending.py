@@ -1,4 +1,4 @@
-"""Appointment reminders: send what is due, exactly once (planning: messaging.reminder_planning).
+"""Appointment reminders: send what is due, exactly once (planning: messaging.reminders.planning).
 
 A reminder goes as an approved template (it may go outside the 24-hour window) with the quick
 replies Confirm / Cancel / Reschedule, whose payloads name the reservation ("rm:ok:42"). Nothing
@@ -15,12 +15,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from messaging import outgoing, whatsapp
-from messaging.delivery import record_outbound, send_outbound_message
+from messaging.bot.formatting import format_day, format_time
 from messaging.events import record_event
-from messaging.formatting import format_day, format_time
 from messaging.models import Conversation, MessagingSettings, Reminder
-from messaging.reminder_planning import (
+from messaging.reminders.planning import (
     CANCELLED_REASON,
     due_at_for,
     enabled_kinds,
@@ -29,6 +27,8 @@ from messaging.reminder_planning import (
     quiet_hours_end,
     replan_reminder,
 )
+from messaging.whatsapp import cloud_api, outgoing
+from messaging.whatsapp.delivery import record_outbound, send_outbound_message
 from reservations.models import Reservation, VacationPeriod
 
 logger = logging.getLogger(__name__)
@@ -282,9 +282,9 @@ def deliver_reminder(*, reminder: Reminder) -> Outcome:
     now = timezone.now()
     try:
         send_outbound_message(conversation=conversation)
-    except whatsapp.WhatsAppError as exc:  # retryable: back off, or give up after the attempts
+    except cloud_api.WhatsAppError as exc:  # retryable: back off, or give up after the attempts
         if reminder.attempts < settings.WHATSAPP_INBOUND_MAX_ATTEMPTS:
-            delay = whatsapp.backoff_seconds(reminder.attempts)
+            delay = cloud_api.backoff_seconds(reminder.attempts)
             rows.update(
                 next_attempt_at=now + timedelta(seconds=delay), last_error=str(exc), updated_at=now
             )

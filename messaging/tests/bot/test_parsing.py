@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from messaging.parsing import (
+from messaging.bot.parsing import (
     Intent,
     detect_language,
     normalize_text,

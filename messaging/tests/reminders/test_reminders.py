@@ -6,10 +6,11 @@ from django.core.management import call_command
 from django.db import connection
 
 from customers.tests.factories import CustomerFactory
-from messaging import reminder_planning, reminders, staff
+from messaging.inbox import staff
 from messaging.models import Conversation, NotificationEvent, Reminder
-from messaging.reminder_planning import plan_reminders
-from messaging.reminders import send_due_reminders
+from messaging.reminders import planning, sending
+from messaging.reminders.planning import plan_reminders
+from messaging.reminders.sending import send_due_reminders
 from reservations import services as booking
 from reservations.models import Source
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
@@ -44,7 +45,7 @@ def monday(clinic, reminder_settings):
     return ReservationFactory(customer=customer, date=MONDAY, time_slot=dt.time(11, 0))
 
 
-def run(clinic, moment: dt.datetime) -> list[reminders.Outcome]:
+def run(clinic, moment: dt.datetime) -> list[sending.Outcome]:
     clinic.move_to(moment)
     plan_reminders()
     return send_due_reminders()
@@ -280,7 +281,7 @@ def test_two_planners_at_once_keep_one_row_per_kind(monday):
     plan_reminders()
     reminder = Reminder.objects.get()
     # The other planner read before this one wrote: its insert finds the row.
-    assert reminder_planning._create(monday, Reminder.Kind.DAY_BEFORE) == 0
+    assert planning._create(monday, Reminder.Kind.DAY_BEFORE) == 0
     assert Reminder.objects.get() == reminder
 
 
@@ -293,7 +294,7 @@ def test_two_runs_at_once_send_each_reminder_once(graph, clinic, reminder_settin
     plan_reminders()
     clinic.move_to(riyadh(SUNDAY, 19, 1))
     start = threading.Barrier(2)
-    results: list[list[reminders.Outcome]] = []
+    results: list[list[sending.Outcome]] = []
     errors: list[BaseException] = []
 
     def worker() -> None:

@@ -2,8 +2,8 @@
 
 Inbound: signature verification over the raw bytes and parsing of webhook bodies into small typed
 objects. Outbound: one `post_messages` that maps every failure to `WhatsAppError` (the message
-builders and Meta's limits are in `messaging.outgoing`), and the signed webhook POST the sandbox
-uses to play Meta.
+builders and Meta's limits are in `messaging.whatsapp.outgoing`), and the signed webhook POST
+the sandbox uses to play Meta.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
-from messaging.outgoing import validate_body
+from messaging.whatsapp.outgoing import validate_body
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from customers.models import Customer
-from messaging import staff
+from messaging.inbox import staff
 from messaging.tests.chat import SandboxChat
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory

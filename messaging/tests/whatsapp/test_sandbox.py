@@ -4,9 +4,10 @@ import pytest
 from django.test import Client
 
 from customers.models import Customer
-from messaging import outgoing, sandbox, services, tasks, whatsapp
+from messaging import services, tasks
 from messaging.models import Conversation, InboundMessage, SandboxMessage, StatusUpdate
 from messaging.tests.conftest import ACCESS_TOKEN
+from messaging.whatsapp import cloud_api, outgoing, sandbox
 
 GRAPH = "/sandbox/graph/v23.0/106540352242922/messages"
 
@@ -28,7 +29,7 @@ def graph_post(client, body, *, token=ACCESS_TOKEN):
 
 def customer_wrote(wa_id: str = "966501234567") -> None:
     SandboxMessage.objects.create(
-        direction="in", wa_id=wa_id, wa_message_id=whatsapp.new_message_id(), body={}
+        direction="in", wa_id=wa_id, wa_message_id=cloud_api.new_message_id(), body={}
     )
 
 
@@ -174,5 +175,5 @@ def test_tapping_a_button_on_the_chat_page_reaches_the_bot(live_server, sandbox_
         SERVER_PORT=str(live_server.thread.port),
     )
     assert response.json()["webhook_status"] == 200
-    message = whatsapp.Message.from_payload(InboundMessage.objects.get().payload)
+    message = cloud_api.Message.from_payload(InboundMessage.objects.get().payload)
     assert (message.type, message.reply_id, message.text) == ("interactive", "slot:1", "Tue 10:30")

@@ -13,11 +13,13 @@ from django.utils import timezone
 from config.permissions import RECEPTIONIST, setup_roles
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
-from messaging import inbox, sandbox, services, staff, tasks
+from messaging import services, tasks
+from messaging.inbox import selectors, staff
 from messaging.models import Conversation, NotificationEvent, SandboxMessage
 from messaging.tests.factories import ConversationFactory
-from messaging.tests.test_inbox import customers_by_recency, wrote
-from messaging.tests.test_staff_reply import queued_sends, run_queued_tasks
+from messaging.tests.inbox.test_selectors import customers_by_recency, wrote
+from messaging.tests.inbox.test_staff import queued_sends, run_queued_tasks
+from messaging.whatsapp import sandbox
 from reservations.models import Reservation
 
 WA_ID = "966501234567"
@@ -129,9 +131,9 @@ def test_the_inbox_searches_by_name_or_number_and_filters_needs_staff(staff_clie
 
 @pytest.mark.django_db
 def test_the_inbox_pages_with_links_that_keep_the_search(staff_client):
-    people = customers_by_recency(inbox.INBOX_PAGE_SIZE + 2)
+    people = customers_by_recency(selectors.INBOX_PAGE_SIZE + 2)
     html = staff_client.get(url("inbox"), {"q": "+9665"}).content.decode()
-    assert len(re.findall(r'<li id="c-', html)) == inbox.INBOX_PAGE_SIZE
+    assert len(re.findall(r'<li id="c-', html)) == selectors.INBOX_PAGE_SIZE
     older = re.search(r'rel="next" href="\?([^"]+)"', html)
     assert older
     assert "q=%2B9665" in older.group(1)
@@ -144,11 +146,11 @@ def test_the_inbox_pages_with_links_that_keep_the_search(staff_client):
 def test_the_inbox_costs_the_same_queries_whatever_the_page_holds(
     staff_client, django_assert_max_num_queries
 ):
-    customers_by_recency(inbox.INBOX_PAGE_SIZE + 5)
+    customers_by_recency(selectors.INBOX_PAGE_SIZE + 5)
     # session, user, nav badge, the page (latest message by subquery, not one query per row)
     with django_assert_max_num_queries(4):
         response = staff_client.get(url("inbox"))
-    assert response.content.count(b'<li id="c-') == inbox.INBOX_PAGE_SIZE
+    assert response.content.count(b'<li id="c-') == selectors.INBOX_PAGE_SIZE
 
 
 @pytest.mark.django_db
@@ -198,7 +200,7 @@ def test_the_conversation_shows_every_role_ticks_and_failures(staff_client):
 @pytest.mark.django_db
 def test_the_conversation_loads_older_messages_on_request(staff_client):
     customer = recent_customer()
-    wrote(customer, *[f"msg {i:03d}" for i in range(inbox.TRANSCRIPT_PAGE_SIZE + 5)])
+    wrote(customer, *[f"msg {i:03d}" for i in range(selectors.TRANSCRIPT_PAGE_SIZE + 5)])
     html = staff_client.get(url("conversation", customer.wa_id)).content.decode()
     assert "msg 004" not in html
     assert "msg 054" in html

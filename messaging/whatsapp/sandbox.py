@@ -16,9 +16,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from customers.phone import normalize_wa_id
-from messaging import outgoing, whatsapp
-from messaging.delivery import enqueue
 from messaging.models import SandboxMessage
+from messaging.whatsapp import cloud_api, outgoing
+from messaging.whatsapp.delivery import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def accept_graph_request(*, body: bytes, authorization: str, webhook_url: str) -
     message = SandboxMessage.objects.create(
         direction=SandboxMessage.Direction.TO_CUSTOMER,
         wa_id=wa_id,
-        wa_message_id=whatsapp.new_message_id(),
+        wa_message_id=cloud_api.new_message_id(),
         body=data,
         status="accepted",
         webhook_url=webhook_url,
@@ -119,11 +119,11 @@ def send_statuses(
             "timestamp": str(int(timezone.now().timestamp())),
             "recipient_id": message.wa_id,
         }
-        body = whatsapp.webhook_body(
+        body = cloud_api.webhook_body(
             phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID, statuses=[item]
         )
         raw = json.dumps(body).encode()
-        code = whatsapp.post_webhook(message.webhook_url, raw, secret=settings.WHATSAPP_APP_SECRET)
+        code = cloud_api.post_webhook(message.webhook_url, raw, secret=settings.WHATSAPP_APP_SECRET)
         if code != 200:
             logger.warning("status webhook for %s answered %s", message.wa_message_id, code)
             break
@@ -161,7 +161,7 @@ def send_as_customer(
     wa_id = normalize_wa_id(wa_id)
     item: dict[str, Any] = {
         "from": wa_id,
-        "id": whatsapp.new_message_id(),
+        "id": cloud_api.new_message_id(),
         "timestamp": str(int(timezone.now().timestamp())),
     }
     if reply:
@@ -181,13 +181,13 @@ def send_as_customer(
         status="sent",
         webhook_url=webhook_url,
     )
-    body = whatsapp.webhook_body(
+    body = cloud_api.webhook_body(
         phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID,
         contacts=[{"profile": {"name": name or wa_id}, "wa_id": wa_id}],
         messages=[item],
     )
     raw = json.dumps(body, ensure_ascii=False).encode()
-    code = whatsapp.post_webhook(webhook_url, raw, secret=settings.WHATSAPP_APP_SECRET)
+    code = cloud_api.post_webhook(webhook_url, raw, secret=settings.WHATSAPP_APP_SECRET)
     if code == 200:
         SandboxMessage.objects.filter(id=message.id).update(status="delivered")
     return message, code

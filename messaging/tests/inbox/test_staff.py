@@ -10,7 +10,8 @@ from django.utils.module_loading import import_string
 from django_q.models import OrmQ
 
 from customers.tests.factories import CustomerFactory
-from messaging import services, staff
+from messaging import services
+from messaging.inbox import staff
 from messaging.models import Conversation, NotificationEvent
 
 pytestmark = pytest.mark.django_db

@@ -5,11 +5,12 @@ import time_machine
 from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
-from messaging import delivery, intake, outgoing, services, whatsapp
+from messaging import services
 from messaging.models import Conversation, StatusUpdate
 from messaging.tests.conftest import payload
 from messaging.tests.factories import ConversationFactory
 from messaging.tests.test_services import NOW, message_body, store
+from messaging.whatsapp import cloud_api, delivery, intake, outgoing
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def test_a_failed_131047_status_queues_the_template_once_and_closes_the_window(g
     body = payload("status_failed_131047.json")
     body["entry"][0]["changes"][0]["value"]["statuses"][0]["timestamp"] = str(int(NOW.timestamp()))
     for _ in range(2):
-        intake.store_webhook(batch=whatsapp.parse_webhook(body))
+        intake.store_webhook(batch=cloud_api.parse_webhook(body))
         delivery.apply_status_updates()
     sent.refresh_from_db()
     assert (sent.status, sent.error_code) == ("failed", 131047)
@@ -57,7 +58,7 @@ def test_a_failed_131047_status_queues_the_template_once_and_closes_the_window(g
 def apply(status: str, wamid: str = "wamid.OUTBOUND1") -> None:
     body = payload(f"status_{status}.json")
     body["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = wamid
-    intake.store_webhook(batch=whatsapp.parse_webhook(body))
+    intake.store_webhook(batch=cloud_api.parse_webhook(body))
     delivery.apply_status_updates()
 
 
@@ -136,7 +137,7 @@ def test_the_status_task_walks_past_statuses_whose_message_is_unknown(monkeypatc
     sent = ConversationFactory(role="assistant", status="sent", wa_message_id="wamid.OURS")
     body = payload("status_read.json")
     body["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = "wamid.OURS"
-    intake.store_webhook(batch=whatsapp.parse_webhook(body))
+    intake.store_webhook(batch=cloud_api.parse_webhook(body))
     assert delivery.apply_new_statuses() == 1
     sent.refresh_from_db()
     assert sent.status == "read"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from messaging import outgoing, whatsapp
 from messaging.tests.conftest import ACCESS_TOKEN, PAYLOADS, payload, payload_bytes
+from messaging.whatsapp import cloud_api, outgoing
 
 MESSAGE_FILES = sorted(p.name for p in Path(PAYLOADS).glob("message_*.json"))
 
@@ -15,25 +15,25 @@ MESSAGE_FILES = sorted(p.name for p in Path(PAYLOADS).glob("message_*.json"))
 def test_signature_is_checked_over_the_raw_bytes_of_an_arabic_and_emoji_body():
     raw = payload_bytes("message_text_arabic.json")
     assert "🦷".encode() in raw  # the file holds the characters, not \u escapes
-    header = whatsapp.sign(raw, "secret")
-    assert whatsapp.verify_signature(raw, header, "secret")
+    header = cloud_api.sign(raw, "secret")
+    assert cloud_api.verify_signature(raw, header, "secret")
     # The same JSON re-serialised (escaped) is different bytes: it must not verify.
     reserialised = json.dumps(json.loads(raw)).encode()
-    assert not whatsapp.verify_signature(reserialised, header, "secret")
+    assert not cloud_api.verify_signature(reserialised, header, "secret")
 
 
 @pytest.mark.parametrize("header", [None, "", "sha256=", "sha1=abc", "sha256=" + "0" * 64, "  "])
 def test_missing_or_wrong_signatures_are_refused(header):
-    assert not whatsapp.verify_signature(b"{}", header, "secret")
+    assert not cloud_api.verify_signature(b"{}", header, "secret")
 
 
 def test_no_secret_means_no_signature_verifies():
-    assert not whatsapp.verify_signature(b"{}", whatsapp.sign(b"{}", ""), "")
+    assert not cloud_api.verify_signature(b"{}", cloud_api.sign(b"{}", ""), "")
 
 
 @pytest.mark.parametrize("name", MESSAGE_FILES)
 def test_every_message_type_parses_into_one_message(name):
-    batch = whatsapp.parse_webhook(payload(name))
+    batch = cloud_api.parse_webhook(payload(name))
     assert len(batch.messages) == 1
     message = batch.messages[0]
     assert message.id.startswith("wamid.")
@@ -41,7 +41,7 @@ def test_every_message_type_parses_into_one_message(name):
     assert message.type
     assert isinstance(message.text, str)
     # What the queue stores is enough to rebuild the same message.
-    again = whatsapp.Message.from_payload(message.to_payload())
+    again = cloud_api.Message.from_payload(message.to_payload())
     assert (again.id, again.type, again.sender, again.text) == (
         message.id,
         message.type,
@@ -71,14 +71,14 @@ def test_every_message_type_parses_into_one_message(name):
     ],
 )
 def test_message_text_and_genuineness_per_type(name, kind, text, genuine):
-    message = whatsapp.parse_webhook(payload(name)).messages[0]
+    message = cloud_api.parse_webhook(payload(name)).messages[0]
     assert (message.type, message.text, message.is_genuine) == (kind, text, genuine)
 
 
 def test_tapped_buttons_and_rows_carry_their_ids_and_context():
-    button = whatsapp.parse_webhook(payload("message_interactive_button_reply.json")).messages[0]
-    row = whatsapp.parse_webhook(payload("message_interactive_list_reply.json")).messages[0]
-    template = whatsapp.parse_webhook(payload("message_button.json")).messages[0]
+    button = cloud_api.parse_webhook(payload("message_interactive_button_reply.json")).messages[0]
+    row = cloud_api.parse_webhook(payload("message_interactive_list_reply.json")).messages[0]
+    template = cloud_api.parse_webhook(payload("message_button.json")).messages[0]
     assert button.reply_id == "book:2026-11-24T09:00"
     assert row.reply_id == "slot:2026-11-24T10:30"
     assert template.reply_id == "confirm:42"
@@ -86,7 +86,7 @@ def test_tapped_buttons_and_rows_carry_their_ids_and_context():
 
 
 def test_batch_matches_each_sender_to_its_own_contact_and_skips_other_fields():
-    batch = whatsapp.parse_webhook(payload("batch.json"))
+    batch = cloud_api.parse_webhook(payload("batch.json"))
     names = {m.id: (m.sender, m.profile_name) for m in batch.messages}
     assert names == {
         "wamid.BATCH1": ("966500000001", "One"),
@@ -98,25 +98,25 @@ def test_batch_matches_each_sender_to_its_own_contact_and_skips_other_fields():
 
 
 def test_a_sender_without_a_number_is_known_by_the_business_scoped_id():
-    message = whatsapp.parse_webhook(payload("message_bsuid_only.json")).messages[0]
+    message = cloud_api.parse_webhook(payload("message_bsuid_only.json")).messages[0]
     assert message.from_ is None
     assert message.sender == "US.77491208655302741918"
     assert message.profile_name == "Nour"
 
 
 def test_system_messages_have_no_contact():
-    message = whatsapp.parse_webhook(payload("message_system.json")).messages[0]
+    message = cloud_api.parse_webhook(payload("message_system.json")).messages[0]
     assert message.contact is None
     assert message.sender == "16505551234"
     assert not message.is_genuine
 
 
 def test_statuses_and_errors_are_parsed():
-    failed = whatsapp.parse_webhook(payload("status_failed_131047.json"))
+    failed = cloud_api.parse_webhook(payload("status_failed_131047.json"))
     assert failed.statuses[0].status == "failed"
     assert failed.statuses[0].errors[0].code == 131047
     assert "24 hours" in failed.statuses[0].errors[0].details
-    errors = whatsapp.parse_webhook(payload("errors_only.json"))
+    errors = cloud_api.parse_webhook(payload("errors_only.json"))
     assert errors.errors[0].code == 131000
     assert not errors.messages
     assert not errors.statuses
@@ -138,8 +138,8 @@ def test_statuses_and_errors_are_parsed():
     ],
 )
 def test_malformed_bodies_are_refused(body):
-    with pytest.raises(whatsapp.MalformedWebhook):
-        whatsapp.parse_webhook(body)
+    with pytest.raises(cloud_api.MalformedWebhook):
+        cloud_api.parse_webhook(body)
 
 
 # ---------------------------------------------------------------------------- outgoing limits
@@ -186,14 +186,14 @@ def test_a_body_breaking_limits_is_never_posted(graph):
     body = outgoing.text("hi").body("966501234567")
     body["text"]["body"] = "x" * 5000
     with pytest.raises(ValueError, match="longer than 4096"):
-        whatsapp.post_messages(body)
+        cloud_api.post_messages(body)
     assert graph.requests == []
 
 
 # ---------------------------------------------------------------------------- the sender
 def test_send_posts_with_the_bearer_token_and_returns_the_message_id(graph):
     slots = []
-    result = whatsapp.post_messages(
+    result = cloud_api.post_messages(
         outgoing.text("hello").body("966501234567"), wait_for_slot=lambda: slots.append(1)
     )
     assert result.message_id == "wamid.GRAPH1"
@@ -229,8 +229,8 @@ def test_send_posts_with_the_bearer_token_and_returns_the_message_id(graph):
 )
 def test_graph_errors_map_to_one_error_type(graph, http_status, code, retryable, needs_template):
     graph.fail_next(http_status, code, details="why")
-    with pytest.raises(whatsapp.WhatsAppError) as info:
-        whatsapp.post_messages(outgoing.text("hello").body("966501234567"))
+    with pytest.raises(cloud_api.WhatsAppError) as info:
+        cloud_api.post_messages(outgoing.text("hello").body("966501234567"))
     error = info.value
     assert error.code == code
     assert error.http_status == http_status
@@ -243,8 +243,8 @@ def test_connection_refused_is_retryable(settings):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings.WHATSAPP_API_BASE_URL = f"http://127.0.0.1:{port}/v23.0"
-    with pytest.raises(whatsapp.WhatsAppError) as info:
-        whatsapp.post_messages(outgoing.text("hello").body("966501234567"))
+    with pytest.raises(cloud_api.WhatsAppError) as info:
+        cloud_api.post_messages(outgoing.text("hello").body("966501234567"))
     assert info.value.retryable
     assert info.value.code is None
 
@@ -254,17 +254,17 @@ def test_a_timeout_is_retryable(settings, monkeypatch):
         sock.bind(("127.0.0.1", 0))
         sock.listen(1)
         settings.WHATSAPP_API_BASE_URL = f"http://127.0.0.1:{sock.getsockname()[1]}/v23.0"
-        monkeypatch.setattr(whatsapp, "TIMEOUT", (1, 0.2))
-        with pytest.raises(whatsapp.WhatsAppError) as info:
-            whatsapp.post_messages(outgoing.text("hello").body("966501234567"))
+        monkeypatch.setattr(cloud_api, "TIMEOUT", (1, 0.2))
+        with pytest.raises(cloud_api.WhatsAppError) as info:
+            cloud_api.post_messages(outgoing.text("hello").body("966501234567"))
     assert info.value.retryable
     assert "Timeout" in str(info.value)
 
 
 def test_back_off_grows_and_is_capped():
-    assert all(0 <= whatsapp.backoff_seconds(1) <= 2 for _ in range(20))
-    assert all(0 <= whatsapp.backoff_seconds(3) <= 32 for _ in range(20))
-    assert all(whatsapp.backoff_seconds(20) <= 300 for _ in range(20))
+    assert all(0 <= cloud_api.backoff_seconds(1) <= 2 for _ in range(20))
+    assert all(0 <= cloud_api.backoff_seconds(3) <= 32 for _ in range(20))
+    assert all(cloud_api.backoff_seconds(20) <= 300 for _ in range(20))
 
 
 def test_read_receipt_and_typing_indicator_bodies():
@@ -353,12 +353,12 @@ enveloped = st.tuples(st.lists(message_items, max_size=3), st.lists(json_values,
 @given(json_values | enveloped)
 def test_any_json_either_parses_or_is_refused_as_malformed(data):
     try:
-        batch = whatsapp.parse_webhook(data)
-    except whatsapp.MalformedWebhook:
+        batch = cloud_api.parse_webhook(data)
+    except cloud_api.MalformedWebhook:
         return
     for message in batch.messages:
         assert message.sender is None or isinstance(message.sender, str)
-        again = whatsapp.Message.from_payload(message.to_payload())
+        again = cloud_api.Message.from_payload(message.to_payload())
         assert isinstance(again.text, str)
         assert again.context_id is None or isinstance(again.context_id, str)
         assert again.reply_id is None or isinstance(again.reply_id, str)

@@ -4,8 +4,8 @@ import pytest
 
 from customers.tests.factories import CustomerFactory
 from messaging.models import BotSession, NotificationEvent, Reminder
-from messaging.reminder_planning import plan_reminders
-from messaging.reminders import send_due_reminders
+from messaging.reminders.planning import plan_reminders
+from messaging.reminders.sending import send_due_reminders
 from messaging.tests.chat import Chat
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory

@@ -1,6 +1,6 @@
 import datetime as dt
 
-from messaging.formatting import format_day, format_short_day, format_time, hijri_date
+from messaging.bot.formatting import format_day, format_short_day, format_time, hijri_date
 
 SUNDAY = dt.date(2026, 11, 29)
 

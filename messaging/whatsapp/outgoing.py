@@ -1,7 +1,7 @@
 """Outbound WhatsApp messages: builders that check Meta's limits before anything is sent.
 
-Pure data (no HTTP): the bot builds `Outgoing` objects, `messaging.whatsapp` posts them, and the
-sandbox validates what it receives with the same `validate_body`.
+Pure data (no HTTP): the bot builds `Outgoing` objects, `messaging.whatsapp.cloud_api` posts them,
+and the sandbox validates what it receives with the same `validate_body`.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from customers.models import Customer
-from messaging import outgoing, whatsapp
 from messaging.events import record_event
 from messaging.models import Conversation, SendRate, StatusUpdate
+from messaging.whatsapp import cloud_api, outgoing
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +89,10 @@ def clear_wakeup(func: str) -> None:
 def show_typing(*, message_id: str) -> None:
     """Mark the customer's message read and show "typing..." until the reply (best effort)."""
     try:
-        whatsapp.post_messages(
+        cloud_api.post_messages(
             outgoing.read_receipt(message_id, typing=True), wait_for_slot=wait_for_send_slot
         )
-    except whatsapp.WhatsAppError as exc:
+    except cloud_api.WhatsAppError as exc:
         logger.info("could not mark %s read: %s", message_id, exc)
 
 
@@ -177,7 +177,7 @@ def _apply_status(conv: Conversation, update: StatusUpdate) -> None:
                 data={"message_id": update.wa_message_id, "code": update.error_code},
                 wa_id=conv.customer_id,
             )
-            if update.error_code in whatsapp.NEEDS_TEMPLATE_CODES:
+            if update.error_code in cloud_api.NEEDS_TEMPLATE_CODES:
                 queue_reengagement(conversation=conv)
         return
     if update.status not in STATUS_ORDER:
@@ -241,7 +241,7 @@ def window_is_open(*, customer: Customer) -> bool:
         return False
     return not Conversation.objects.filter(
         customer=customer,
-        error_code__in=whatsapp.NEEDS_TEMPLATE_CODES,
+        error_code__in=cloud_api.NEEDS_TEMPLATE_CODES,
         status_at__gt=customer.last_inbound_at,
     ).exists()
 
@@ -262,7 +262,7 @@ def send_outbound_message(*, conversation: Conversation) -> None:
     Conversation.objects.filter(id=conversation.id).update(attempts=F("attempts") + 1)
     try:
         body, result = _post_with_template_fallback(body, customer)
-    except whatsapp.WhatsAppError as exc:
+    except cloud_api.WhatsAppError as exc:
         if exc.retryable:
             raise
         _mark_send_failed(conversation, exc)
@@ -287,18 +287,18 @@ def send_outbound_message(*, conversation: Conversation) -> None:
 
 def _post_with_template_fallback(
     body: dict[str, Any], customer: Customer
-) -> tuple[dict[str, Any], whatsapp.SendResult]:
+) -> tuple[dict[str, Any], cloud_api.SendResult]:
     """Post `body`; if Meta answers 131047 (window closed), post the re-engagement template."""
     try:
-        return body, whatsapp.post_messages(body, wait_for_slot=wait_for_send_slot)
-    except whatsapp.WhatsAppError as exc:
+        return body, cloud_api.post_messages(body, wait_for_slot=wait_for_send_slot)
+    except cloud_api.WhatsAppError as exc:
         if not exc.needs_template or body.get("type") == "template":
             raise
     template = reengagement_template().body(customer.wa_id)
-    return template, whatsapp.post_messages(template, wait_for_slot=wait_for_send_slot)
+    return template, cloud_api.post_messages(template, wait_for_slot=wait_for_send_slot)
 
 
-def _mark_send_failed(conversation: Conversation, exc: whatsapp.WhatsAppError) -> None:
+def _mark_send_failed(conversation: Conversation, exc: cloud_api.WhatsAppError) -> None:
     logger.error("message %s cannot be sent: %s", conversation.id, exc)
     Conversation.objects.filter(id=conversation.id).update(
         status=Conversation.Status.FAILED,

@@ -24,7 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.permissions import staff_required
 from customers.models import Customer
-from messaging import delivery, inbox, staff
+from messaging.inbox import selectors, staff
+from messaging.whatsapp import delivery
 
 INBOX = "messaging.use_inbox"
 KEY = re.compile(r"^[0-9a-f]{32}$")
@@ -38,10 +39,10 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
 @require_GET
 def inbox_list(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
-    page = inbox.inbox_page(
+    page = selectors.inbox_page(
         **filters,
-        before=inbox.Cursor.parse(request.GET.get("before")),
-        after=inbox.Cursor.parse(request.GET.get("after")),
+        before=selectors.Cursor.parse(request.GET.get("before")),
+        after=selectors.Cursor.parse(request.GET.get("after")),
     )
     return render(
         request,
@@ -60,7 +61,7 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
 def inbox_updates(request: HttpRequest) -> JsonResponse:
     """Conversations with a message newer than `since`, as list rows, and the badge count."""
     since = parse_datetime(request.GET.get("since", ""))
-    rows = inbox.changed_conversations(since=since, **_filters(request)) if since else []
+    rows = selectors.changed_conversations(since=since, **_filters(request)) if since else []
     return JsonResponse(
         {
             "rows": [
@@ -87,7 +88,9 @@ def _conversation_page(
     request: HttpRequest, customer: Customer, *, draft: str = "", status: int = 200
 ) -> HttpResponse:
     before = request.GET.get("before", "")
-    shown = inbox.transcript(customer=customer, before=int(before) if before.isdigit() else None)
+    shown = selectors.transcript(
+        customer=customer, before=int(before) if before.isdigit() else None
+    )
     staff.mark_conversation_read(customer=customer)
     return render(
         request,
@@ -112,7 +115,7 @@ def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
     customer = get_object_or_404(Customer, pk=wa_id)
     after = request.GET.get("after", "")
     watching = _watching(request.GET.get("watching", ""))
-    changed = inbox.transcript_updates(
+    changed = selectors.transcript_updates(
         customer=customer, after=int(after) if after.isdigit() else 0, watching=watching
     )
     if request.GET.get("seen") == "1" and any(m.is_inbound for m in changed):
@@ -123,7 +126,7 @@ def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
             "messages": [
                 {
                     "id": m.id,
-                    "open": m.status in inbox.OPEN_STATUSES,
+                    "open": m.status in selectors.OPEN_STATUSES,
                     "html": render_to_string("messaging/_message.html", {"m": m}, request),
                 }
                 for m in changed

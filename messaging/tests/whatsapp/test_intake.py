@@ -9,10 +9,11 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.utils import timezone
 from django_q.models import OrmQ
 
-from messaging import delivery, intake, services, whatsapp
+from messaging import services
 from messaging.models import InboundMessage, StatusUpdate, TaskWakeup
 from messaging.tests.conftest import payload, payload_bytes
 from messaging.tests.test_services import message_body as services_message_body
+from messaging.whatsapp import cloud_api, delivery, intake
 
 
 def message_body(wamid: str) -> dict:
@@ -115,7 +116,7 @@ def test_request_wakeup_refuses_to_run_outside_the_transaction_of_the_work():
 @pytest.mark.django_db
 def test_on_postgresql_a_webhook_is_one_statement(post_webhook, django_assert_num_queries):
     post_webhook(message_body("wamid.ONE"))  # the first one also queues the drain
-    batch = whatsapp.parse_webhook(message_body("wamid.TWO"))
+    batch = cloud_api.parse_webhook(message_body("wamid.TWO"))
     with django_assert_num_queries(1) as captured:
         intake.store_webhook(batch=batch)
     assert captured.captured_queries[0]["sql"].startswith("WITH")
@@ -134,7 +135,7 @@ def test_a_drain_starting_while_a_webhook_commits_waits_for_it_and_sees_its_mess
     def webhook() -> None:
         try:
             with transaction.atomic():  # the webhook's statement done, its commit still to come
-                batch = whatsapp.parse_webhook(message_body("wamid.RACE"))
+                batch = cloud_api.parse_webhook(message_body("wamid.RACE"))
                 intake.store_webhook(batch=batch)
                 queued.extend(queued_tasks())
                 stored.set()
@@ -170,7 +171,7 @@ def test_a_drain_starting_while_a_webhook_commits_waits_for_it_and_sees_its_mess
 def test_a_connection_lost_since_the_last_webhook_is_replaced_within_the_request():
     """No health-check query per POST: a dead connection (the database restarted) is noticed by
     the statement itself, which reconnects and runs again (it is safe to run twice)."""
-    intake.store_webhook(batch=whatsapp.parse_webhook(message_body("wamid.BEFORE")))
+    intake.store_webhook(batch=cloud_api.parse_webhook(message_body("wamid.BEFORE")))
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (pid,) = cursor.fetchone()
@@ -178,5 +179,5 @@ def test_a_connection_lost_since_the_last_webhook_is_replaced_within_the_request
     with other.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     other.close()
-    intake.store_webhook(batch=whatsapp.parse_webhook(message_body("wamid.AFTER")))
+    intake.store_webhook(batch=cloud_api.parse_webhook(message_body("wamid.AFTER")))
     assert InboundMessage.objects.filter(message_id="wamid.AFTER").exists()
