@@ -29,6 +29,7 @@ from messaging.reminders.planning import (
 )
 from messaging.whatsapp import cloud_api, outgoing
 from messaging.whatsapp.delivery import record_outbound, send_outbound_message
+from reservations.closures import vacation_closure
 from reservations.models import Reservation, VacationPeriod
 
 logger = logging.getLogger(__name__)
@@ -102,11 +103,12 @@ def _blocks(now: datetime) -> Blocks:
     )
     closed_until = None
     running = [v for v in vacations if v.covers(today)]
-    if any(v.reopens_on is None for v in running):  # open-ended: look again tomorrow
-        closed_until = next_local_midnight(now)
-    elif running:
-        reopens = max(v.reopens_on for v in running if v.reopens_on)
-        closed_until = timezone.make_aware(datetime.combine(reopens, time()))
+    if running:  # chained vacations are one closure: wait for the end of the last one
+        last = vacation_closure(vacation=running[0]).last_vacation_day
+        if last is None:  # open-ended: look again tomorrow
+            closed_until = next_local_midnight(now)
+        else:
+            closed_until = timezone.make_aware(datetime.combine(last + timedelta(days=1), time()))
     return Blocks(paused, closed_until, vacations)
 
 

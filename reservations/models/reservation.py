@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -226,11 +226,6 @@ class VacationPeriod(models.Model):
         super().clean()
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": _("The vacation cannot end before it starts.")})
-
-    @property
-    def reopens_on(self) -> date | None:
-        """The first day after the vacation, or None while it is open-ended."""
-        return self.end_date + timedelta(days=1) if self.end_date else None
 
     def covers(self, day: date) -> bool:
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)
