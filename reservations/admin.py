@@ -144,6 +144,12 @@ class ReservationAdmin(admin.ModelAdmin):
             [] if obj.is_active else ["date", "time_slot", "type"]
         )
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        """Reservations are cancelled, never deleted: the history, the capacity counts and the
+        events stay true, and their reminders and vacation notifications (read-only logs) would
+        refuse the delete anyway. Erasing a customer anonymises theirs."""
+        return False
+
     def save_model(self, request: HttpRequest, obj: Reservation, form: Any, change: bool) -> None:
         """Book or move through the services (the form checked the rules already)."""
         if change and not {"date", "time_slot", "type"} & set(form.changed_data):

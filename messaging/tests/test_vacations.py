@@ -196,4 +196,5 @@ def test_the_vacation_template_names_the_first_open_day(graph):
     tasks.send_outbound(Conversation.objects.get(message_type="template").id)
     [body] = graph.sent
     params = [p["text"] for p in body["template"]["components"][0]["parameters"]]
-    assert params[2] == "Saturday 28 November 2026"  # Wed 25 and Thu 26 are a vacation, Fri 27 is closed
+    # Wed 25 and Thu 26 are a vacation, Fri 27 is closed every week.
+    assert params[2] == "Saturday 28 November 2026"
