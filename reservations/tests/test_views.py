@@ -218,7 +218,7 @@ def attendance_url(reservation):
 
 
 def test_staff_mark_a_visitor_arrived_and_return_to_the_page(staff_client):
-    reservation = ReservationFactory(date=SUNDAY, time_slot=dt.time(11))
+    reservation = ReservationFactory(date=SUNDAY, time_slot=dt.time(8, 30))  # it is 09:00
     response = staff_client.post(
         attendance_url(reservation), {"attendance": "arrived", "next": "/dashboard/"}
     )
@@ -229,12 +229,13 @@ def test_staff_mark_a_visitor_arrived_and_return_to_the_page(staff_client):
     assert NotificationEvent.objects.filter(event_type="reservation_attendance").count() == 1
 
 
-def test_attendance_for_a_future_day_is_refused_with_a_message(staff_client):
-    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+@pytest.mark.parametrize("day", [SUNDAY, MONDAY], ids=["later-today", "tomorrow"])
+def test_attendance_before_the_appointment_starts_is_refused_with_a_message(staff_client, day):
+    reservation = ReservationFactory(date=day, time_slot=dt.time(11))
     response = staff_client.post(
         attendance_url(reservation), {"attendance": "no_show"}, follow=True
     )
-    assert "on the day of the visit or after it" in response.content.decode()
+    assert "once the appointment has started" in response.content.decode()
     reservation.refresh_from_db()
     assert reservation.attendance is None
 
