@@ -12,7 +12,7 @@ from messaging.reminders import planning, sending
 from messaging.reminders.planning import plan_reminders
 from messaging.reminders.sending import send_due_reminders
 from reservations import services as booking
-from reservations.models import Reservation, Source
+from reservations.models import OpeningInterval, Reservation, Source
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
 
 pytestmark = pytest.mark.django_db
@@ -403,4 +403,22 @@ def test_a_reinstated_reservation_gets_its_reminder_again(monday, graph, clinic)
     assert Reminder.objects.get().status == Reminder.Status.CANCELLED
     booking.reinstate_reservation(reservation=monday, source=Source.STAFF)
     [outcome] = run(clinic, riyadh(SUNDAY, 19, 1))
+    assert outcome.action == "sent"
+
+
+def test_no_reminder_for_an_appointment_the_new_hours_leave_outside(monday, graph, clinic):
+    """Issue 11 #17: Monday opens at 12:00 now; Sara's 11:00 keeps its place, not its reminder,
+    until the hours take it back."""
+    plan_reminders()
+    monday_hours = OpeningInterval.objects.filter(weekday=0, schedule__start_date__isnull=True)
+    monday_hours.update(opens=dt.time(12))
+    assert run(clinic, riyadh(SUNDAY, 19, 1)) == []
+    reminder = Reminder.objects.get()
+    assert (reminder.status, reminder.reason) == (
+        "cancelled",
+        "the appointment is outside the opening hours",
+    )
+    assert graph.sent == []
+    monday_hours.update(opens=dt.time(11))
+    [outcome] = run(clinic, riyadh(SUNDAY, 19, 5))
     assert outcome.action == "sent"
