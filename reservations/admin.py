@@ -87,7 +87,7 @@ class ScheduleImpactMixin(admin.ModelAdmin):
                 if response.status_code != 302:  # the form had errors, or asks first itself
                     return response
                 after = closures.reservations_outside_hours(start=today)
-                newly = {pk: why for pk, why in after.items() if before.get(pk) != why}
+                newly = {pk: why for pk, why in after.items() if pk not in before}
                 if newly:
                     raise _Impact(newly)
                 return response

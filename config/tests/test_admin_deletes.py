@@ -21,7 +21,7 @@ def _reverse_relations(model: type[models.Model]) -> list[models.ForeignObjectRe
     return [
         field
         for field in model._meta.get_fields(include_hidden=True)  # related_name="+" too
-        if field.auto_created and not field.concrete and (field.one_to_many or field.one_to_one)
+        if isinstance(field, models.ForeignObjectRel) and (field.one_to_many or field.one_to_one)
     ]
 
 
@@ -31,6 +31,7 @@ def _traps(model: type[models.Model], request, seen: set, path: str) -> list[str
     found = []
     for relation in _reverse_relations(model):
         on_delete, child = relation.on_delete, relation.related_model
+        assert not isinstance(child, str)  # resolved once the apps are loaded
         step = f"{path} <- {child._meta.label}.{relation.field.name}"
         if on_delete in (models.PROTECT, models.RESTRICT):
             found.append(f"{step}: {on_delete.__name__}")
