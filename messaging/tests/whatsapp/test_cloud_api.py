@@ -130,11 +130,6 @@ def test_statuses_and_errors_are_parsed():
         {"entry": "x"},
         {"entry": [{"changes": "x"}]},
         {"entry": [{"changes": [{"field": "messages"}]}]},
-        {
-            "entry": [
-                {"changes": [{"field": "messages", "value": {"messages": [{"type": "text"}]}}]}
-            ]
-        },
     ],
 )
 def test_malformed_bodies_are_refused(body):
