@@ -279,9 +279,7 @@ def test_messages_with_what_no_column_can_hold_are_handled_like_any_other(graph,
     assert services.drain_inbound_queue().done == 4
     customer = Customer.objects.get()
     assert customer.customer_name == "Sara"
-    messages = dict(
-        Conversation.objects.inbound().values_list("wa_message_id", "message")
-    )
+    messages = dict(Conversation.objects.inbound().values_list("wa_message_id", "message"))
     assert messages["wamid.NUL1"] == "hi there"
     assert messages["wamid.SURROGATE"] == "broken \ufffd emoji"
     assert Conversation.objects.get(wa_message_id="wamid.LONGTYPE").message_type == "unknown"

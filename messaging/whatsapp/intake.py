@@ -236,4 +236,3 @@ def _store_in_one_statement(
     params += wakeup_params
     sql = f"WITH {', '.join(parts)} SELECT task FROM woken"  # noqa: S608
     return [task for (task,) in run_idempotent_statement(sql, params)]
-
