@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.db import Index
-from customers.phone import is_user_id, normalize_wa_id
+from customers.phone import is_user_id, is_wa_id, normalize_wa_id
 
 
 class CustomerQuerySet(models.QuerySet["Customer"]):
@@ -128,9 +128,10 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
+        key = f"+{self.wa_id}" if is_wa_id(self.wa_id) else self.wa_id  # a number, or a BSUID
         if self.customer_name:
-            return f"{self.customer_name} (+{self.wa_id})"
-        return f"+{self.wa_id}"
+            return f"{self.customer_name} ({key})"
+        return key
 
     def clean(self) -> None:
         super().clean()
