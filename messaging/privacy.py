@@ -187,7 +187,7 @@ def _message_ids_of(customer: Customer) -> list[str]:
             "wa_message_id", flat=True
         )
     )
-    return sorted(ids)
+    return sorted(wamid for wamid in ids if wamid)
 
 
 def _scrub_admin_log(customer: Customer, tombstone: Customer) -> int:

@@ -135,6 +135,7 @@ class SandboxChat(Chat):
         return self._through_sandbox(reply={"kind": key, "id": reply_id, "title": title})
 
     def _through_sandbox(self, **what: Any) -> list[Reply]:
+        assert self.wa_id, "the sandbox plays customers with a number"
         seen = SandboxMessage.objects.filter(direction="out").order_by("-id").first()
         _, code = sandbox.send_as_customer(
             wa_id=self.wa_id, name=self.name, webhook_url=self.webhook_url, **what

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from config.db import is_transient_error, run_idempotent_statement
@@ -161,11 +162,11 @@ def _store_item_by_item(batch: cloud_api.WebhookBatch, now: datetime) -> list[cl
     return refused
 
 
-def _insert_one(row: InboundMessage | StatusUpdate) -> str | None:
+def _insert_one(row: Model) -> str | None:
     """Insert `row` (nothing if it is there already); the database's refusal, or None."""
     try:
         with transaction.atomic():
-            type(row).objects.bulk_create([row], ignore_conflicts=True)
+            type(row)._default_manager.bulk_create([row], ignore_conflicts=True)
     except DatabaseError as exc:
         if is_transient_error(exc):
             raise

@@ -255,7 +255,8 @@ def test_a_customer_known_only_by_a_business_scoped_id_books_end_to_end():
     and booking, listing and cancelling work as for anyone else."""
     chat = Chat(wa_id=None, user_id=BSUID, name="Nour")
     [menu] = chat.say("hi")
-    assert menu.body["recipient"] == BSUID and "to" not in menu.body
+    assert menu.body["recipient"] == BSUID
+    assert "to" not in menu.body
     chat.tap("Book")
     chat.tap("Appointment")
     chat.tap("Mon 23 Nov")

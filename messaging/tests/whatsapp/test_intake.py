@@ -252,7 +252,7 @@ def test_a_sender_id_in_no_form_of_metas_is_kept_failed_and_makes_no_customer(
     assert response.json()["refused"] == 1
     (bad,) = refused_rows()
     assert (bad.message_id, bad.wa_id) == ("wamid.BAD", None)
-    assert "not a WhatsApp number" in bad.last_error
+    assert "not a WhatsApp number" in str(bad.last_error)
     assert json.loads(bad.payload)["message"]["from"] == sender  # nothing lost
     assert InboundMessage.objects.pending().get().message_id == "wamid.GOOD"
     services.drain_inbound_queue()
@@ -260,7 +260,7 @@ def test_a_sender_id_in_no_form_of_metas_is_kept_failed_and_makes_no_customer(
     # Retried by staff, it is refused again (for the same reason), still without a customer.
     services.retry_inbound_messages(ids=[bad.id])
     assert services.drain_inbound_queue().failed == 1
-    assert "not a WhatsApp number" in InboundMessage.objects.get(id=bad.id).last_error
+    assert "not a WhatsApp number" in str(InboundMessage.objects.get(id=bad.id).last_error)
     assert Customer.objects.count() == 1
 
 
@@ -270,7 +270,7 @@ def test_a_business_scoped_id_in_no_form_of_metas_is_refused(post_webhook, graph
     message = item("wamid.BSUID") | {"from_user_id": user_id}
     del message["from"]
     assert post_webhook(body_of(messages=[message])).json()["refused"] == 1
-    assert "business-scoped user id" in refused_rows()[0].last_error
+    assert "business-scoped user id" in str(refused_rows()[0].last_error)
     services.drain_inbound_queue()
     assert not Customer.objects.exists()
 
@@ -321,7 +321,7 @@ def test_a_poison_batch_stores_every_good_item_and_keeps_every_bad_one_with_its_
         "wamid.S1",
         "wamid.S3",
     }
-    reasons = [row.last_error for row in refused_rows()]
+    reasons = [str(row.last_error) for row in refused_rows()]
     assert len(reasons) == 6
     assert all(reason.startswith("refused at intake: ") for reason in reasons)
     assert sum("is not a WhatsApp id" in r for r in reasons) == 2  # the long wamids
@@ -338,7 +338,7 @@ def test_a_refused_status_retried_by_staff_is_stored_once_it_passes(post_webhook
     (row,) = refused_rows()
     services.retry_inbound_messages(ids=[row.id])
     assert services.drain_inbound_queue().failed == 1  # still not a status Meta sends
-    assert "not one Meta sends" in InboundMessage.objects.get(id=row.id).last_error
+    assert "not one Meta sends" in str(InboundMessage.objects.get(id=row.id).last_error)
     monkeypatch.setattr(cloud_api, "_STATUS_RE", re.compile("[A-Za-z]+"))  # as if code took it
     services.retry_inbound_messages(ids=[row.id])
     assert services.drain_inbound_queue().done == 1
@@ -382,7 +382,7 @@ def test_an_item_the_database_still_refuses_is_kept_aside_and_the_others_stored(
         "wamid.OK2",
     }
     assert StatusUpdate.objects.get().wa_message_id == "wamid.OK3"
-    assert all("the database refused it" in row.last_error for row in refused_rows())
+    assert all("the database refused it" in str(row.last_error) for row in refused_rows())
     assert queued_tasks() == sorted([services.DRAIN_TASK, delivery.STATUS_TASK])
 
 
