@@ -327,6 +327,18 @@ def test_a_message_no_retry_can_handle_fails_at_once_and_holds_nothing_back(grap
     assert InboundMessage.objects.get(message_id="wamid.NEXT").status == "done"
 
 
+@time_machine.travel(NOW, tick=False)
+def test_a_send_error_with_a_code_or_text_no_column_holds_fails_the_reply_only(graph):
+    """Meta's answer to a send is input too: an error code above int32 and a NUL in its text
+    must not make the outbound row unstorable (and the customer's message fail)."""
+    graph.fail_next(400, 2**40, "bad\x00 details")
+    store(message_body("wamid.BIGCODE", "966500000001"))
+    assert services.drain_inbound_queue().done == 1
+    reply = Conversation.objects.get(role="assistant")
+    assert (reply.status, reply.error_code) == ("failed", None)
+    assert "bad details" in str(reply.error_message)
+
+
 def test_an_unreadable_payload_fails_at_once():
     InboundMessage.objects.create(message_id="wamid.BAD", wa_id="1", payload="{nope")
     assert services.drain_inbound_queue().failed == 1

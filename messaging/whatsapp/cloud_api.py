@@ -362,15 +362,16 @@ def _message_problem(message_id: str, wa_id: str | None, user_id: str | None) ->
     return None
 
 
-def _refused_message(item: dict[str, Any], reason: str, metadata: dict[str, Any]) -> Refused:
-    message_id = _str(item.get("id"))
+def _refused_message(item: Any, reason: str, metadata: dict[str, Any]) -> Refused:
+    item_id = item.get("id") if isinstance(item, dict) else None
+    message_id = item_id if isinstance(item_id, str) else None
     usable = message_id if message_id and not _id_problem(message_id, "") else None
     return Refused(
         kind="message",
         reason=reason,
         payload=dump_json({"message": item, "contact": None, "metadata": metadata}),
         message_id=usable,
-        timestamp=_timestamp(item.get("timestamp")),
+        timestamp=_timestamp(item.get("timestamp")) if isinstance(item, dict) else None,
     )
 
 
@@ -394,11 +395,11 @@ def parse_status(item: dict[str, Any]) -> Status:
     )
 
 
-def _items(value: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    """`value[key]` as a list of objects (missing: empty); anything else is malformed."""
+def _items(value: dict[str, Any], key: str) -> list[Any]:
+    """`value[key]` as a list (missing: empty); anything else is malformed."""
     items = value.get(key) or []
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise MalformedWebhook(f"'{key}' must be a list of objects")
+    if not isinstance(items, list):
+        raise MalformedWebhook(f"'{key}' must be a list")
     return items
 
 
@@ -420,10 +421,12 @@ def parse_webhook(data: Any) -> WebhookBatch:
             value = change["value"]
             metadata = value.get("metadata")
             metadata = metadata if isinstance(metadata, dict) else {}
-            contacts = _items(value, "contacts")
+            contacts = [c for c in _items(value, "contacts") if isinstance(c, dict)]
             # One item not in Meta's form is kept aside with its reason; the others go on.
             for item in _items(value, "messages"):
                 try:
+                    if not isinstance(item, dict):
+                        raise MalformedWebhook("a message that is not an object")
                     message = parse_message(item, contacts, metadata)
                 except MalformedWebhook as exc:
                     batch.refused.append(_refused_message(item, str(exc), metadata))
@@ -442,12 +445,16 @@ def parse_webhook(data: Any) -> WebhookBatch:
                     batch.messages.append(message)
             for item in _items(value, "statuses"):
                 try:
+                    if not isinstance(item, dict):
+                        raise MalformedWebhook("a status that is not an object")
                     batch.statuses.append(parse_status(item))
                 except MalformedWebhook as exc:
                     batch.refused.append(
                         Refused(kind="status", reason=str(exc), payload=dump_json({"status": item}))
                     )
-            batch.errors.extend(ApiError.from_json(e) for e in _items(value, "errors"))
+            batch.errors.extend(
+                ApiError.from_json(e) for e in _items(value, "errors") if isinstance(e, dict)
+            )
     return batch
 
 
@@ -496,15 +503,15 @@ def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> f
 
 def _error_from_response(response: requests.Response) -> WhatsAppError:
     try:
-        error = response.json().get("error") or {}
+        error = _obj(_obj(response.json()).get("error"))
     except ValueError:
         error = {}
-    code = error.get("code")
-    details = (error.get("error_data") or {}).get("details") or ""
-    message = error.get("message") or f"HTTP {response.status_code}"
+    details = _str(_obj(error.get("error_data")).get("details")) or ""
+    message = _str(error.get("message")) or f"HTTP {response.status_code}"
+    # Stored on the outbound row (an integer column, text columns): only what they can hold.
     return WhatsAppError(
-        f"{message}{': ' + details if details else ''}",
-        code=int(code) if isinstance(code, int) else None,
+        f"{message}{': ' + details if details else ''}"[:2000],
+        code=_int32(error.get("code")) if isinstance(error.get("code"), int) else None,
         http_status=response.status_code,
     )
 
@@ -550,9 +557,13 @@ def post_messages(
         data = response.json()
     except ValueError as exc:
         raise WhatsAppError("the Graph API answered with invalid JSON", http_status=200) from exc
+    data = _obj(data)
     messages = data.get("messages") or [{}]
     contacts = data.get("contacts") or [{}]
-    return SendResult(messages[0].get("id"), contacts[0].get("wa_id"), data)
+    message_id = _str(_obj(messages[0]).get("id"))
+    if message_id and _id_problem(message_id, ""):
+        message_id = None  # not a wamid: it could not be stored, nor ever match a status
+    return SendResult(message_id, _str(_obj(contacts[0]).get("wa_id")), data)
 
 
 # ============================================================================ webhooks (sandbox)
