@@ -181,14 +181,15 @@ def handle_inbound_message(*, row: InboundMessage) -> str:
 
 
 def is_permanent(exc: Exception) -> bool:
-    """Whether no retry of the same message can succeed: only a retryable WhatsApp error or a
-    database error that may pass (a lost connection, a deadlock) is worth a retry; anything else
-    (bad data, a bug) would fail the same way while holding the customer's later messages."""
+    """Whether no retry of the same message can succeed: only a retryable WhatsApp error, a
+    database error that may pass (a lost connection, a deadlock) or an OS error is worth a retry;
+    anything else (bad data, a bug) would fail the same way while holding the customer's later
+    messages."""
     if isinstance(exc, cloud_api.WhatsAppError):
         return exc.permanent
     if isinstance(exc, DatabaseError):
         return not is_transient_error(exc)
-    return True
+    return not isinstance(exc, OSError)  # a socket or file that may work next time
 
 
 def _retry_or_fail(row: InboundMessage, exc: Exception) -> str:
