@@ -4,7 +4,9 @@ from django.db import migrations, models
 
 # A status for a message of an erased customer is never stored (see ErasedMessageId): on
 # PostgreSQL the trigger returns NULL, on SQLite it raises IGNORE (SHA256 is the function Django
-# registers on every SQLite connection it opens).
+# registers on every SQLite connection it opens). A later migration that makes Django rebuild
+# whatsapp_status_updates on SQLite drops the trigger: it must create it again (the erasure test
+# `test_statuses_meta_sends_after_an_erasure_are_not_stored_nor_linked` fails otherwise).
 POSTGRESQL = [
     """
     CREATE FUNCTION whatsapp_status_updates_skip_erased() RETURNS trigger
