@@ -47,3 +47,32 @@ def _run_server_bound(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     with wrapper(psycopg.Cursor(connection.connection), connection) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
+
+
+# SQLSTATE classes of errors that may go away on their own: connection exceptions (08),
+# transaction rollbacks such as deadlocks and serialisation failures (40), insufficient resources
+# (53), operator intervention such as a shutdown or a statement timeout (57), system errors (58).
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+_TRANSIENT_SQLSTATES = frozenset({"55P03", "55006"})  # lock not available, object in use
+# SQLite: busy, locked, I/O error, disk full, cannot open.
+_TRANSIENT_SQLITE_CODES = frozenset({5, 6, 10, 13, 14})
+
+
+def is_transient_error(exc: BaseException) -> bool:
+    """Whether a database error may succeed on retry (a lost connection, a deadlock, a full disk),
+    as opposed to a statement the database refuses whatever the moment (bad data, a limit)."""
+    if isinstance(exc, InterfaceError):
+        return True
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES
+    sqlite_code = getattr(cause, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in _TRANSIENT_SQLITE_CODES
+    if isinstance(exc, OperationalError):
+        # No SQLSTATE: a failure on the client's side. A lost connection is transient; one that
+        # still works refused the statement itself (e.g. more than 65,535 parameters).
+        raw = connection.connection
+        return raw is None or bool(getattr(raw, "closed", False) or getattr(raw, "broken", False))
+    return False

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.db import Index
-from customers.phone import normalize_wa_id
+from customers.phone import is_user_id, is_wa_id, normalize_wa_id
 
 
 class CustomerQuerySet(models.QuerySet["Customer"]):
@@ -128,13 +128,16 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
+        key = f"+{self.wa_id}" if is_wa_id(self.wa_id) else self.wa_id  # a number, or a BSUID
         if self.customer_name:
-            return f"{self.customer_name} (+{self.wa_id})"
-        return f"+{self.wa_id}"
+            return f"{self.customer_name} ({key})"
+        return key
 
     def clean(self) -> None:
         super().clean()
-        if self.wa_id:
+        # A new customer's number is normalised; a business-scoped user id (a customer WhatsApp
+        # gave no number for) and an existing row's key are kept as they are.
+        if self.wa_id and self._state.adding and not is_user_id(self.wa_id):
             self.wa_id = normalize_wa_id(self.wa_id)
         if self.age is not None and self.age_recorded_at is None:
             self.age_recorded_at = timezone.localdate()

@@ -24,6 +24,7 @@ from messaging.events import record_event
 from messaging.models import (
     BotSession,
     Conversation,
+    ErasedMessageId,
     InboundMessage,
     NotificationEvent,
     SandboxMessage,
@@ -114,8 +115,25 @@ def erase_customer(*, customer: Customer, by: AbstractBaseUser | None) -> Erasur
     move to a new customer row with a random key ("erased-..."), no name, age, notes or WhatsApp
     ids, blocked so nothing is ever sent to it; then the original row is deleted. No record of
     which number became which tombstone is kept anywhere, so the erasure cannot be undone.
+
+    A WhatsApp message id carries the customer's number, so the rows keep none, and their
+    statuses go: only a hash of each id is kept, unlinked, so that the statuses Meta sends later
+    (a `read` when the customer opens the chat) are never stored (ErasedMessageId).
     """
     wa_id = customer.wa_id
+    wamids = _message_ids_of(customer)
+    ErasedMessageId.objects.bulk_create(
+        [ErasedMessageId(id_hash=ErasedMessageId.hash(wamid)) for wamid in wamids],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    recipient = Q(recipient_id=wa_id)
+    if customer.user_id:
+        recipient |= Q(recipient_id=customer.user_id)
+    statuses = StatusUpdate.objects.filter(recipient).delete()[0]
+    for start in range(0, len(wamids), 1000):
+        chunk = wamids[start : start + 1000]
+        statuses += StatusUpdate.objects.filter(wa_message_id__in=chunk).delete()[0]
     tombstone = Customer.objects.create(
         wa_id=ERASED_PREFIX + secrets.token_hex(8),
         customer_name=None,
@@ -125,19 +143,21 @@ def erase_customer(*, customer: Customer, by: AbstractBaseUser | None) -> Erasur
     counts = {
         "reservations": Reservation.objects.filter(customer_id=wa_id).update(customer=tombstone),
         "messages": Conversation.objects.filter(customer_id=wa_id).update(
-            customer=tombstone, message="", payload=None, error_message=None
+            customer=tombstone, message="", payload=None, error_message=None, wa_message_id=None
         ),
         "inbound": InboundMessage.objects.filter(wa_id=wa_id).update(
-            wa_id=tombstone.wa_id, payload="", last_error=None
+            wa_id=tombstone.wa_id, payload="", last_error=None, message_id=None
         ),
-        "statuses": StatusUpdate.objects.filter(recipient_id=wa_id).update(
-            recipient_id=tombstone.wa_id, payload=""
-        ),
+        "statuses": statuses,
         "events": NotificationEvent.objects.filter(wa_id=wa_id).update(
             wa_id=tombstone.wa_id, data={}
         ),
         "admin_log": _scrub_admin_log(customer, tombstone),
     }
+    # A reply's key names the message it answers ("reply:<wamid>:0").
+    Conversation.objects.filter(customer=tombstone, idempotency_key__startswith="reply:").update(
+        idempotency_key=None
+    )
     BotSession.objects.filter(customer_id=wa_id).delete()
     SandboxMessage.objects.filter(wa_id=wa_id).delete()
     customer.delete()
@@ -147,6 +167,27 @@ def erase_customer(*, customer: Customer, by: AbstractBaseUser | None) -> Erasur
         wa_id=tombstone.wa_id,
     )
     return ErasureResult(tombstone=tombstone.wa_id, counts=counts)
+
+
+def _message_ids_of(customer: Customer) -> list[str]:
+    """Every WhatsApp message id stored for the customer: their messages both ways, their queue
+    rows, and the statuses reported to their number."""
+    ids = set(
+        Conversation.objects.filter(customer=customer, wa_message_id__isnull=False).values_list(
+            "wa_message_id", flat=True
+        )
+    )
+    ids.update(
+        InboundMessage.objects.filter(wa_id=customer.wa_id, message_id__isnull=False).values_list(
+            "message_id", flat=True
+        )
+    )
+    ids.update(
+        StatusUpdate.objects.filter(recipient_id=customer.wa_id).values_list(
+            "wa_message_id", flat=True
+        )
+    )
+    return sorted(wamid for wamid in ids if wamid)
 
 
 def _scrub_admin_log(customer: Customer, tombstone: Customer) -> int:

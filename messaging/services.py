@@ -1,5 +1,6 @@
 """Messaging workflows: the inbound queue and its sweep (intake.py stores, delivery.py sends)."""
 
+import json
 import logging
 import os
 import sys
@@ -11,12 +12,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from config.db import is_transient_error
 from customers.models import Customer
 from customers.phone import normalize_wa_id
 from messaging import vacations
@@ -27,6 +29,7 @@ from messaging.models import (
     Conversation,
     InboundMessage,
     SendRate,
+    StatusUpdate,
     TaskWakeup,
 )
 from messaging.whatsapp import cloud_api
@@ -39,6 +42,7 @@ from messaging.whatsapp.delivery import (
     enqueue,
     send_outbound_message,
     show_typing,
+    status_row,
 )
 
 logger = logging.getLogger(__name__)
@@ -176,13 +180,23 @@ def handle_inbound_message(*, row: InboundMessage) -> str:
     return InboundMessage.Status.DONE
 
 
+def is_permanent(exc: Exception) -> bool:
+    """Whether no retry of the same message can succeed: only a retryable WhatsApp error, a
+    database error that may pass (a lost connection, a deadlock) or an OS error is worth a retry;
+    anything else (bad data, a bug) would fail the same way while holding the customer's later
+    messages."""
+    if isinstance(exc, cloud_api.WhatsAppError):
+        return exc.permanent
+    if isinstance(exc, DatabaseError):
+        return not is_transient_error(exc)
+    return not isinstance(exc, OSError)  # a socket or file that may work next time
+
+
 def _retry_or_fail(row: InboundMessage, exc: Exception) -> str:
     now = timezone.now()
-    error = f"{type(exc).__name__}: {exc}"
-    permanent = isinstance(exc, PermanentFailure) or (
-        isinstance(exc, cloud_api.WhatsAppError) and exc.permanent
-    )
-    if permanent or row.attempts >= settings.WHATSAPP_INBOUND_MAX_ATTEMPTS:
+    # The error may quote the message: keep it storable (text and jsonb refuse NUL).
+    error = cloud_api.clean_text(f"{type(exc).__name__}: {exc}")[:2000]
+    if is_permanent(exc) or row.attempts >= settings.WHATSAPP_INBOUND_MAX_ATTEMPTS:
         logger.error("inbound %s failed for good: %s", row.message_id, error)
         InboundMessage.objects.filter(id=row.id).update(
             status=InboundMessage.Status.FAILED, last_error=error, locked_at=None, updated_at=now
@@ -206,11 +220,16 @@ def _retry_or_fail(row: InboundMessage, exc: Exception) -> str:
 
 def _process(row: InboundMessage) -> None:
     try:
+        if _is_refused_status(row.payload):
+            _store_refused_status(row.payload)
+            return
         message = cloud_api.Message.from_payload(row.payload)
     except (ValueError, cloud_api.MalformedWebhook) as exc:
         raise PermanentFailure(f"unreadable payload: {exc}") from exc
-    if not message.sender:
-        raise PermanentFailure("the message names no sender")
+    if message.problem:  # refused at intake, and retried by staff: still not Meta's form
+        raise PermanentFailure(message.problem)
+    if row.wa_id != message.sender:  # a refused row that now passes: erasure must find it
+        InboundMessage.objects.filter(id=row.id).update(wa_id=message.sender)
     replies = record_inbound_message(message=message)
     if os.environ.get(HANG_AFTER_RECORD_ENV):
         sys.stdout.write(f"hanging after recording {message.id}\n")
@@ -220,6 +239,21 @@ def _process(row: InboundMessage) -> None:
         show_typing(message_id=message.id)
     for reply in replies:
         send_outbound_message(conversation=reply)
+
+
+def _is_refused_status(payload: str) -> bool:
+    return payload.startswith('{"status": ')
+
+
+def _store_refused_status(payload: str) -> None:
+    """A delivery status refused at intake (`intake.store_webhook`), retried by staff: store it
+    if it now passes, and apply it."""
+    status = cloud_api.parse_status(json.loads(payload)["status"])
+    with transaction.atomic():
+        StatusUpdate.objects.bulk_create(
+            [StatusUpdate(**status_row(status, now=timezone.now()))], ignore_conflicts=True
+        )
+        apply_status_updates(wa_message_ids=[status.id])
 
 
 @transaction.atomic
@@ -284,15 +318,20 @@ def record_inbound_message(*, message: cloud_api.Message) -> list[Conversation]:
 
 
 def upsert_customer(*, message: cloud_api.Message) -> Customer:
-    """The sender's customer row, created or updated from the contact's profile."""
-    phone = message.from_ or (message.contact.wa_id if message.contact else None)
-    user_id = message.from_user_id or (message.contact.user_id if message.contact else None)
+    """The sender's customer row, created or updated from the contact's profile.
+
+    Only ids in Meta's forms make a customer (the intake refuses the others; this is the last
+    guard): never one "cleaned" into another number by gluing its digits together.
+    """
+    if message.problem:
+        raise PermanentFailure(message.problem)
+    phone, user_id = message.phone, message.user_id
     name = message.profile_name
     if phone:
         try:
             wa_id = normalize_wa_id(phone)
         except ValidationError:
-            wa_id = phone
+            wa_id = phone  # Meta's digits, even if our phone library does not know the range
         customer, _ = Customer.objects.get_or_create(wa_id=wa_id)
     else:
         # No number (a user with a username): the business-scoped id is the key.

@@ -50,11 +50,16 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
         return _error(400, "malformed webhook body: nested too deeply")
     try:
         stored = intake.store_webhook(batch=batch)
-    except DatabaseError:
+    except DatabaseError:  # only what may succeed on retry: store_webhook keeps what cannot
         logger.exception("webhook not stored (or its worker not woken); Meta will deliver it again")
         return _error(503, "not stored, please retry")
     return JsonResponse(
-        {"messages": stored.messages, "statuses": stored.statuses, "errors": stored.errors}
+        {
+            "messages": stored.messages,
+            "statuses": stored.statuses,
+            "errors": stored.errors,
+            "refused": stored.refused,
+        }
     )
 
 

@@ -10,7 +10,8 @@ MAX_EXPORT_DAYS = 366
 
 
 class BookForm(forms.Form):
-    wa_id = forms.CharField(label=_("WhatsApp number"), max_length=32)
+    # A number, or the business-scoped user id of a customer WhatsApp gave no number for.
+    wa_id = forms.CharField(label=_("WhatsApp number"), max_length=140)
     customer_name = forms.CharField(label=_("Name"), max_length=200, required=False)
     date = forms.DateField(label=_("Date"))
     time_slot = forms.TimeField(label=_("Time"))

@@ -20,7 +20,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from customers.models import Customer
-from customers.phone import normalize_wa_id
+from customers.phone import is_user_id, normalize_wa_id
 from messaging.events import record_event
 from reservations import slots
 from reservations.errors import (
@@ -470,6 +470,10 @@ def _check_source(source: str) -> None:
 
 
 def _normalize(wa_id: str) -> str:
+    """The customer key for `wa_id`: a number in any typed form, or a business-scoped user id
+    (the key of a customer WhatsApp gave us no number for)."""
+    if is_user_id(wa_id):
+        return wa_id
     try:
         return normalize_wa_id(wa_id)
     except ValidationError as exc:

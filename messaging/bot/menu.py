@@ -96,7 +96,12 @@ def media_answer(turn: Turn, kind: str) -> Replies:
         "sticker": _("Thank you!"),
         "audio": _("Sorry, I cannot listen to voice messages. Please write your request."),
         "document": _("Thank you for the document. Please bring it with you to your visit."),
-        "contacts": _("Thank you for the contact. To book for someone else, tap “Book”."),
+        # What the bot books is always for the sender (a card's number is not a customer who
+        # agreed to hear from us): say so, and how the person on the card can book.
+        "contacts": _(
+            "Thank you for the contact. I can only book for you, on this number. The person on "
+            "the card can write to us here to book, or our staff can book for them."
+        ),
         "order": _("Thank you. Orders are not taken here; our staff can help."),
         "location": _("Thank you for sharing your location."),
     }

@@ -8,6 +8,7 @@ from messaging.models.conversation import (
     NotificationEventQuerySet,
 )
 from messaging.models.queue import (
+    ErasedMessageId,
     InboundMessage,
     InboundMessageQuerySet,
     SendRate,
@@ -28,6 +29,7 @@ __all__ = [
     "BotSession",
     "Conversation",
     "ConversationQuerySet",
+    "ErasedMessageId",
     "InboundMessage",
     "InboundMessageQuerySet",
     "MessagingSettings",

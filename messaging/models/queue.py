@@ -1,5 +1,6 @@
 """The durable inbound queue, stored delivery statuses and the send-rate counter."""
 
+import hashlib
 from datetime import datetime, timedelta
 
 from django.db import models
@@ -152,6 +153,32 @@ class StatusUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} {self.wa_message_id}"
+
+
+class ErasedMessageId(models.Model):
+    """The SHA-256 of a WhatsApp message id of an erased customer (`privacy.erase_customer`).
+
+    A wamid carries its customer's number (base64 inside it), so the erased rows keep none; Meta
+    still reports on those messages (a `read` when the customer opens the chat). A trigger on
+    `whatsapp_status_updates` drops every status whose wamid hashes to a row here, so nothing
+    stored later carries the number or joins back to the erased customer. The hash reveals
+    neither the wamid nor the number, and no column says whose or when.
+    """
+
+    id_hash = models.CharField(_("SHA-256 of the message id"), max_length=64, primary_key=True)
+
+    class Meta:
+        db_table = "erased_message_ids"
+        verbose_name = _("erased message id")
+        verbose_name_plural = _("erased message ids")
+
+    def __str__(self) -> str:
+        return self.id_hash
+
+    @staticmethod
+    def hash(wa_message_id: str) -> str:
+        """The hex digest the trigger computes in SQL (`sha256` / Django's SQLite SHA256)."""
+        return hashlib.sha256(wa_message_id.encode()).hexdigest()
 
 
 class SendRate(models.Model):

@@ -55,8 +55,14 @@ class Reply:
 
 
 class Chat:
-    def __init__(self, wa_id: str = "966501234567", name: str = "Sara") -> None:
+    """A customer with a number (`wa_id`), or known only by a business-scoped id (`user_id`
+    with `wa_id=None`, as Meta sends for users with a username)."""
+
+    def __init__(
+        self, wa_id: str | None = "966501234567", name: str = "Sara", user_id: str | None = None
+    ) -> None:
         self.wa_id = wa_id
+        self.user_id = user_id
         self.name = name
         self.replies: list[Reply] = []
 
@@ -88,15 +94,27 @@ class Chat:
         """Tap a quick reply of a template message (an inbound "button" message)."""
         return self._send({"type": "button", "button": {"payload": payload, "text": text}})
 
+    def share_contact(self, name: str, phone: str) -> list[Reply]:
+        """Send a contact card (someone else's name and number)."""
+        card = {
+            "name": {"formatted_name": name},
+            "phones": [{"phone": f"+{phone}", "wa_id": phone}],
+        }
+        return self._send({"type": "contacts", "contacts": [card]})
+
     def _send(self, content: dict[str, Any]) -> list[Reply]:
-        item = {
-            "from": self.wa_id,
+        item: dict[str, Any] = {
             "id": f"wamid.CHAT{next(_ids):08d}",
             "timestamp": str(int(timezone.now().timestamp())),
             **content,
         }
-        contact = {"wa_id": self.wa_id, "profile": {"name": self.name}}
+        contact: dict[str, Any] = {"profile": {"name": self.name}}
+        if self.wa_id:
+            item["from"] = contact["wa_id"] = self.wa_id
+        if self.user_id:
+            item["from_user_id"] = contact["user_id"] = self.user_id
         message = cloud_api.parse_message(item, [contact], {})
+        assert message.problem is None, message.problem
         rows = services.record_inbound_message(message=message)
         self.replies = [Reply(row.payload or {}) for row in rows]
         return self.replies
@@ -117,6 +135,7 @@ class SandboxChat(Chat):
         return self._through_sandbox(reply={"kind": key, "id": reply_id, "title": title})
 
     def _through_sandbox(self, **what: Any) -> list[Reply]:
+        assert self.wa_id, "the sandbox plays customers with a number"
         seen = SandboxMessage.objects.filter(direction="out").order_by("-id").first()
         _, code = sandbox.send_as_customer(
             wa_id=self.wa_id, name=self.name, webhook_url=self.webhook_url, **what

@@ -15,6 +15,7 @@ from messaging.tests.factories import (
     InboundMessageFactory,
     NotificationEventFactory,
 )
+from messaging.whatsapp import cloud_api
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
 
@@ -281,3 +282,18 @@ def test_staff_pages_show_the_bell_and_the_dashboard_link(staff_client):
     content = staff_client.get(reverse("reservations:day")).content.decode()
     assert UNSEEN_URL in content
     assert f'href="{DASHBOARD_URL}"' in content
+
+
+def test_a_webhook_item_refused_at_intake_is_listed_with_its_reason(staff_client, post_webhook):
+    body = cloud_api.webhook_body(
+        phone_number_id="106540352242922",
+        messages=[{"from": "a/b", "id": "wamid.SLASH", "type": "text", "text": {"body": "x"}}],
+    )
+    assert post_webhook(body).status_code == 200
+    content = staff_client.get(DASHBOARD_URL).content.decode()
+    section = content[content.index('id="failed-inbound"') :]
+    assert "refused at intake: the sender &#x27;a/b&#x27; is not a WhatsApp number" in section
+    admin = staff_client.get(
+        reverse("admin:messaging_inboundmessage_changelist") + "?status=failed"
+    )
+    assert "refused at intake" in admin.content.decode()

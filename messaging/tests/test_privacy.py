@@ -15,7 +15,7 @@ from django_q.models import OrmQ
 from config.permissions import MANAGER, setup_roles
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
-from messaging import privacy, tasks
+from messaging import privacy, services, tasks
 from messaging.models import (
     BotSession,
     Conversation,
@@ -28,6 +28,7 @@ from messaging.tests.factories import (
     InboundMessageFactory,
     NotificationEventFactory,
 )
+from messaging.whatsapp import cloud_api, delivery
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
 
@@ -257,3 +258,74 @@ def test_switching_to_delete_also_removes_rows_anonymised_before(settings):
     result = privacy.apply_retention()
     assert (result.conversation, result.inbound, result.statuses) == (1, 1, 1)
     assert Conversation.objects.count() == 1
+
+
+def read_status(wamid: str, recipient: str = WA_ID) -> dict:
+    return cloud_api.webhook_body(
+        phone_number_id="106540352242922",
+        statuses=[
+            {
+                "id": wamid,
+                "status": "read",
+                "timestamp": str(int(NOW.timestamp())),
+                "recipient_id": recipient,
+                "recipient_user_id": "SA.123456789",
+            }
+        ],
+        contacts=[{"wa_id": recipient, "user_id": "SA.123456789", "profile": {"name": NAME}}],
+    )
+
+
+def test_statuses_meta_sends_after_an_erasure_are_not_stored_nor_linked(staff_user, post_webhook):
+    """Meta reports `read` on the erased messages whenever the customer opens the chat: such a
+    status must not bring the number back, nor join the erased customer through its wamid."""
+    customer = named_customer(staff_user)
+    # A real wamid carries the number (base64 after "wamid.HBgM"): it goes as well.
+    wamid = "wamid.HBgMOTY2NTAxMjM0NTY3FQIAERgSQzVEMEQ0RkJBRTVDMEM1QjdDAA=="
+    sent = ConversationFactory(customer=customer, role="assistant", wa_message_id=wamid)
+    inbound = ConversationFactory(customer=customer, wa_message_id="wamid.IN1")
+    ConversationFactory(customer=customer, role="assistant", idempotency_key="reply:wamid.IN1:0")
+    InboundMessageFactory(wa_id=WA_ID, message_id="wamid.IN1", status=InboundMessage.Status.DONE)
+    StatusUpdate.objects.create(wa_message_id=wamid, status="delivered", payload="{}")
+
+    privacy.erase_customer(customer=customer, by=staff_user)
+    assert not Conversation.objects.filter(wa_message_id__isnull=False).exists()
+    assert not StatusUpdate.objects.exists()
+
+    for late in (wamid, "wamid.IN1", "wamid.X"):
+        assert post_webhook(read_status(late)).status_code == 200
+    assert not StatusUpdate.objects.exists()
+    assert delivery.apply_status_updates() == 0
+    dump = database_text()
+    for trace in (WA_ID, NAME, "SA.123456789", wamid, "wamid.IN1"):
+        assert trace not in dump, trace
+    sent.refresh_from_db()
+    inbound.refresh_from_db()
+    assert (sent.wa_message_id, sent.status) == (None, sent.status)
+    assert inbound.wa_message_id is None
+
+    # Statuses of anybody else's messages are stored as ever.
+    other = ConversationFactory(role="assistant", wa_message_id="wamid.OTHER", status="sent")
+    post_webhook(read_status("wamid.OTHER", recipient=other.customer_id))
+    assert delivery.apply_status_updates() == 1
+    assert Conversation.objects.get(pk=other.pk).status == "read"
+
+
+def test_the_same_customer_writing_again_after_an_erasure_is_a_new_contact(
+    staff_user, post_webhook, graph
+):
+    """A redelivered old message of theirs is taken as a new contact's, never the tombstone's."""
+    customer = named_customer(staff_user)
+    ConversationFactory(customer=customer, wa_message_id="wamid.OLD")
+    InboundMessageFactory(wa_id=WA_ID, message_id="wamid.OLD", status=InboundMessage.Status.DONE)
+    tombstone = privacy.erase_customer(customer=customer, by=staff_user).tombstone
+    body = cloud_api.webhook_body(
+        phone_number_id="106540352242922",
+        messages=[{"from": WA_ID, "id": "wamid.OLD", "type": "text", "text": {"body": "hi"}}],
+        contacts=[{"wa_id": WA_ID, "profile": {"name": "Sara"}}],
+    )
+    post_webhook(body)
+    services.drain_inbound_queue()
+    fresh = Customer.objects.get(wa_id=WA_ID)
+    assert Conversation.objects.get(wa_message_id="wamid.OLD").customer == fresh
+    assert not Conversation.objects.filter(customer_id=tombstone, wa_message_id__isnull=False)

@@ -252,6 +252,93 @@ def test_a_permanent_send_error_fails_the_reply_not_the_message(graph):
     assert NotificationEvent.objects.filter(event_type="message_failed").exists()
 
 
+def post_raw(post_webhook, raw: str) -> None:
+    """POST a body written as JSON text (escapes such as \\u0000 kept as Meta sends them)."""
+    assert post_webhook(raw.encode()).status_code == 200
+
+
+def raw_body(wamid: str, *, text: str = "hello", name: str = "Sara", kind: str = "text") -> str:
+    at = int(NOW.timestamp())
+    return (
+        '{"object": "whatsapp_business_account", "entry": [{"id": "0", "changes": [{"field": '
+        '"messages", "value": {"messaging_product": "whatsapp", "metadata": {}, "contacts": '
+        f'[{{"wa_id": "966500000001", "profile": {{"name": "{name}"}}}}], "messages": '
+        f'[{{"from": "966500000001", "id": "{wamid}", "timestamp": "{at}", "type": "{kind}", '
+        f'"text": {{"body": "{text}"}}}}]}}}}]}}]}}'
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_messages_with_what_no_column_can_hold_are_handled_like_any_other(graph, post_webhook):
+    """A NUL in the text or the profile name, a lone surrogate, a `type` longer than its column:
+    each is cleaned, so the message is answered, and so are the customer's later ones."""
+    post_raw(post_webhook, raw_body("wamid.NUL1", text="hi\\u0000 there", name="Sa\\u0000ra"))
+    post_raw(post_webhook, raw_body("wamid.SURROGATE", text="broken \\ud83d emoji"))
+    post_raw(post_webhook, raw_body("wamid.LONGTYPE", kind="x" * 40))
+    post_raw(post_webhook, raw_body("wamid.LATER", text="book"))
+    assert services.drain_inbound_queue().done == 4
+    customer = Customer.objects.get()
+    assert customer.customer_name == "Sara"
+    messages = dict(Conversation.objects.inbound().values_list("wa_message_id", "message"))
+    assert messages["wamid.NUL1"] == "hi there"
+    assert messages["wamid.SURROGATE"] == "broken \ufffd emoji"
+    assert Conversation.objects.get(wa_message_id="wamid.LONGTYPE").message_type == "unknown"
+    assert Conversation.objects.filter(role="assistant").count() >= 4  # every one answered
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_row_stored_before_the_cleaning_is_cleaned_when_processed(graph):
+    InboundMessage.objects.create(
+        message_id="wamid.OLD",
+        wa_id="966500000001",
+        payload=json.dumps(
+            {
+                "message": {"from": "966500000001", "id": "wamid.OLD", "type": "text",
+                            "text": {"body": "a\x00b"}},
+                "contact": {"wa_id": "966500000001", "profile": {"name": "N\x00our"}},
+                "metadata": {},
+            }
+        ),
+    )  # fmt: skip
+    assert services.drain_inbound_queue().done == 1
+    assert Customer.objects.get().customer_name == "Nour"
+    assert Conversation.objects.inbound().get().message == "ab"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_message_no_retry_can_handle_fails_at_once_and_holds_nothing_back(graph, monkeypatch):
+    """A permanent error (bad data the database refuses, a bug) fails the message on its first
+    attempt: the customer's later messages are not held for minutes of retries."""
+    real_reply_to = services.reply_to
+
+    def reply_to(message, *, customer):
+        if message.id == "wamid.POISON":
+            Customer.objects.filter(pk=customer.pk).update(age=-5)  # refused by a check
+        return real_reply_to(message, customer=customer)
+
+    monkeypatch.setattr(services, "reply_to", reply_to)
+    store(message_body("wamid.POISON", "966500000001", at=NOW - dt.timedelta(seconds=5)))
+    store(message_body("wamid.NEXT", "966500000001"))
+    result = services.drain_inbound_queue()
+    assert (result.done, result.failed, result.retrying) == (1, 1, 0)
+    poison = InboundMessage.objects.get(message_id="wamid.POISON")
+    assert (poison.status, poison.attempts) == ("failed", 1)
+    assert "IntegrityError" in str(poison.last_error)
+    assert InboundMessage.objects.get(message_id="wamid.NEXT").status == "done"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_send_error_with_a_code_or_text_no_column_holds_fails_the_reply_only(graph):
+    """Meta's answer to a send is input too: an error code above int32 and a NUL in its text
+    must not make the outbound row unstorable (and the customer's message fail)."""
+    graph.fail_next(400, 2**40, "bad\x00 details")
+    store(message_body("wamid.BIGCODE", "966500000001"))
+    assert services.drain_inbound_queue().done == 1
+    reply = Conversation.objects.get(role="assistant")
+    assert (reply.status, reply.error_code) == ("failed", None)
+    assert "bad details" in str(reply.error_message)
+
+
 def test_an_unreadable_payload_fails_at_once():
     InboundMessage.objects.create(message_id="wamid.BAD", wa_id="1", payload="{nope")
     assert services.drain_inbound_queue().failed == 1

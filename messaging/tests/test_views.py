@@ -117,7 +117,7 @@ def test_the_sender_contact_is_stored_with_the_message(post_webhook):
 @pytest.mark.django_db
 def test_a_batch_from_several_customers_becomes_one_row_per_message(post_webhook):
     response = post_webhook(payload_bytes("batch.json"))
-    assert response.json() == {"messages": 4, "statuses": 0, "errors": 0}
+    assert response.json() == {"messages": 4, "statuses": 0, "errors": 0, "refused": 0}
     rows = dict(InboundMessage.objects.values_list("message_id", "wa_id"))
     assert rows == {
         "wamid.BATCH1": "966500000001",

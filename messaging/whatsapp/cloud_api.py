@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import random
+import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from customers.phone import is_user_id, is_wa_id
 from messaging.whatsapp.outgoing import validate_body
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,27 @@ def verify_signature(body: bytes, header: str | None, secret: str) -> bool:
 
 
 # ============================================================================ inbound
+# What the columns a webhook item is stored in can hold (a longer id overflows its unique index;
+# Meta's wamids are about 60 characters, its ids and types far shorter than these limits).
+MAX_ID_LENGTH = 512
+MAX_TYPE_LENGTH = 32  # conversation.message_type
+MAX_STATUS_LENGTH = 16  # whatsapp_status_updates.status
+MAX_NAME_LENGTH = 256  # a WhatsApp profile name is at most 25 characters
+INT32 = range(-(2**31), 2**31)  # integer columns (error codes)
+_ID_RE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces: wamids, WACIDs
+_STATUS_RE = re.compile(r"[a-z_]+")
+# What no database column may hold: NUL (PostgreSQL refuses it in text and jsonb) and lone
+# surrogates (a JSON `\ud800` without its pair, which cannot be encoded as UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without what no column can store (NUL goes, a lone surrogate becomes U+FFFD)."""
+    if _UNSTORABLE.search(text) is None:
+        return text
+    return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
+
+
 def _obj(value: Any) -> dict[str, Any]:
     """`value` if it is a JSON object, else an empty one (optional parts are often missing)."""
     return value if isinstance(value, dict) else {}
@@ -71,7 +94,25 @@ def _str(value: Any) -> str | None:
     """A non-empty string (numbers as text), else None."""
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    return str(value) or None
+    return clean_text(str(value)) or None
+
+
+def _int32(value: Any) -> int | None:
+    """An integer that fits an integer column (from a JSON number or digits), else None."""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,11}", value):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value in INT32:
+        return value
+    return None
+
+
+def _id_problem(value: str | None, what: str) -> str | None:
+    """Why `value` cannot be a WhatsApp message id, or None."""
+    if not value:
+        return f"{what} has no id"
+    if len(value) > MAX_ID_LENGTH or not _ID_RE.fullmatch(value):
+        return f"{what} id is not a WhatsApp id ({len(value)} characters: {value[:40]!r}...)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -82,10 +123,11 @@ class Contact:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Contact:
+        name = _str(_obj(data.get("profile")).get("name"))
         return cls(
             wa_id=_str(data.get("wa_id")),
             user_id=_str(data.get("user_id")),
-            name=_str(_obj(data.get("profile")).get("name")),
+            name=name[:MAX_NAME_LENGTH] if name else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -101,11 +143,16 @@ class ApiError:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ApiError:
-        code = data.get("code")
+        raw_code, code = data.get("code"), _int32(data.get("code"))
+        message = _str(data.get("message")) or _str(data.get("title")) or ""
+        if code is None and raw_code not in (None, ""):
+            # Kept in the text: the column holds 32-bit integers only.
+            shown = clean_text(str(raw_code)[:40]) if isinstance(raw_code, str | int) else "?"
+            message = f"{message} (code {shown})".strip()
         return cls(
-            code=int(code) if isinstance(code, int | str) and str(code).isdigit() else None,
+            code=code,
             title=_str(data.get("title")) or "",
-            message=_str(data.get("message")) or _str(data.get("title")) or "",
+            message=message,
             details=_str(_obj(data.get("error_data")).get("details")) or "",
         )
 
@@ -123,10 +170,23 @@ class Message:
     contact: Contact | None
     raw: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Why this is not a message as Meta sends it (a sender id in no form of Meta's, an id too
+    # long for its index...): then it is kept as a failed queue row and makes no customer.
+    problem: str | None = None
 
     @property
     def profile_name(self) -> str | None:
         return self.contact.name if self.contact else None
+
+    @property
+    def phone(self) -> str | None:
+        """The sender's wa_id (digits), when Meta gave it."""
+        return self.from_ or (self.contact.wa_id if self.contact else None)
+
+    @property
+    def user_id(self) -> str | None:
+        """The sender's business-scoped user id, when Meta gave it."""
+        return self.from_user_id or (self.contact.user_id if self.contact else None)
 
     @property
     def is_genuine(self) -> bool:
@@ -154,6 +214,9 @@ class Message:
     @property
     def text(self) -> str:
         """What a person would read in the transcript."""
+        return clean_text(self._text())
+
+    def _text(self) -> str:
         kind = self.type
         if kind == "text":
             return _str(self._part("text").get("body")) or ""
@@ -182,18 +245,19 @@ class Message:
 
     def to_payload(self) -> str:
         """The queue row's `payload`: enough to process the message again."""
-        return json.dumps(
+        return dump_json(
             {
                 "message": self.raw,
                 "contact": self.contact.to_json() if self.contact else None,
                 "metadata": self.metadata,
-            },
-            ensure_ascii=False,
+            }
         )
 
     @classmethod
     def from_payload(cls, payload: str) -> Message:
         data = json.loads(payload)
+        if not isinstance(data, dict):
+            raise MalformedWebhook("a payload that is not an object")
         contact = data.get("contact")
         return parse_message(
             data.get("message") or {},
@@ -213,11 +277,30 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A `messages[]` or `statuses[]` item that is not as Meta sends it, and why: it is kept
+    (a failed queue row staff can see and retry), never applied and never made a customer."""
+
+    kind: str  # "message" or "status"
+    reason: str
+    payload: str  # what a retry reads: `Message.to_payload()`, or {"status": item}
+    message_id: str | None = None  # a message's usable wamid (a redelivery is stored once)
+    timestamp: datetime | None = None
+
+
+@dataclass(frozen=True)
 class WebhookBatch:
     messages: list[Message] = field(default_factory=list)
     statuses: list[Status] = field(default_factory=list)
     errors: list[ApiError] = field(default_factory=list)
     ignored_fields: list[str] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+
+
+def dump_json(data: Any) -> str:
+    """JSON text for a text column: non-ASCII kept as is, unless a lone surrogate needs escaping."""
+    text = json.dumps(data, ensure_ascii=False)
+    return json.dumps(data) if _UNSTORABLE.search(text) else text
 
 
 class MalformedWebhook(ValueError):  # noqa: N818 (reads better at the call site)
@@ -234,7 +317,10 @@ def _timestamp(value: Any) -> datetime | None:
 def parse_message(
     item: dict[str, Any], contacts: Sequence[dict[str, Any]], metadata: dict[str, Any]
 ) -> Message:
-    """One `messages[]` item; the sender is matched against `contacts`, never taken as [0]."""
+    """One `messages[]` item; the sender is matched against `contacts`, never taken as [0].
+
+    Raises MalformedWebhook without a string id; `problem` says what else is not Meta's form.
+    """
     message_id = item.get("id")
     if not isinstance(message_id, str) or not message_id:
         raise MalformedWebhook("a message without an id")
@@ -248,24 +334,72 @@ def parse_message(
             contact = candidate
             break
     wa_id = from_ or (contact.wa_id if contact else None)
+    user_id = from_user_id or (contact.user_id if contact else None)
+    kind = _str(item.get("type"))
     return Message(
         id=message_id,
-        type=_str(item.get("type")) or "unknown",
+        type=kind if kind and len(kind) <= MAX_TYPE_LENGTH else "unknown",
         timestamp=_timestamp(item.get("timestamp")),
-        sender=wa_id or from_user_id or (contact.user_id if contact else None),
+        sender=wa_id or user_id,
         from_=from_,
         from_user_id=from_user_id,
         contact=contact,
         raw=item,
         metadata=metadata,
+        problem=_message_problem(message_id, wa_id, user_id),
     )
 
 
-def _items(value: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    """`value[key]` as a list of objects (missing: empty); anything else is malformed."""
+def _message_problem(message_id: str, wa_id: str | None, user_id: str | None) -> str | None:
+    if problem := _id_problem(message_id, "the message"):
+        return problem
+    if wa_id is not None and not is_wa_id(wa_id):
+        return f"the sender {wa_id[:40]!r} is not a WhatsApp number (digits only)"
+    if user_id is not None and not is_user_id(user_id):
+        return f"the sender {user_id[:40]!r} is not a business-scoped user id (e.g. US.1349...)"
+    if not wa_id and not user_id:
+        return "the message names no sender"
+    return None
+
+
+def _refused_message(item: Any, reason: str, metadata: dict[str, Any]) -> Refused:
+    item_id = item.get("id") if isinstance(item, dict) else None
+    message_id = item_id if isinstance(item_id, str) else None
+    usable = message_id if message_id and not _id_problem(message_id, "") else None
+    return Refused(
+        kind="message",
+        reason=reason,
+        payload=dump_json({"message": item, "contact": None, "metadata": metadata}),
+        message_id=usable,
+        timestamp=_timestamp(item.get("timestamp")) if isinstance(item, dict) else None,
+    )
+
+
+def parse_status(item: dict[str, Any]) -> Status:
+    """One `statuses[]` item; raises MalformedWebhook (saying why) if it is not Meta's form."""
+    status_id, status = _str(item.get("id")) or "", _str(item.get("status"))
+    if problem := _id_problem(status_id, "the status"):
+        raise MalformedWebhook(problem)
+    if not status or len(status) > MAX_STATUS_LENGTH or not _STATUS_RE.fullmatch(status):
+        raise MalformedWebhook(f"the status value {(status or '')[:40]!r} is not one Meta sends")
+    errors = item.get("errors") or []
+    if not isinstance(errors, list):
+        raise MalformedWebhook("the status's 'errors' is not a list")
+    return Status(
+        id=status_id,
+        status=status,
+        timestamp=_timestamp(item.get("timestamp")),
+        recipient_id=_str(item.get("recipient_id")),
+        errors=tuple(ApiError.from_json(e) for e in errors if isinstance(e, dict)),
+        raw=item,
+    )
+
+
+def _items(value: dict[str, Any], key: str) -> list[Any]:
+    """`value[key]` as a list (missing: empty); anything else is malformed."""
     items = value.get(key) or []
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise MalformedWebhook(f"'{key}' must be a list of objects")
+    if not isinstance(items, list):
+        raise MalformedWebhook(f"'{key}' must be a list")
     return items
 
 
@@ -287,24 +421,40 @@ def parse_webhook(data: Any) -> WebhookBatch:
             value = change["value"]
             metadata = value.get("metadata")
             metadata = metadata if isinstance(metadata, dict) else {}
-            contacts = _items(value, "contacts")
+            contacts = [c for c in _items(value, "contacts") if isinstance(c, dict)]
+            # One item not in Meta's form is kept aside with its reason; the others go on.
             for item in _items(value, "messages"):
-                batch.messages.append(parse_message(item, contacts, metadata))
-            for item in _items(value, "statuses"):
-                status_id, status = _str(item.get("id")), _str(item.get("status"))
-                if not status_id or not status:
-                    raise MalformedWebhook("a status without an id or status")
-                batch.statuses.append(
-                    Status(
-                        id=status_id,
-                        status=status,
-                        timestamp=_timestamp(item.get("timestamp")),
-                        recipient_id=_str(item.get("recipient_id")),
-                        errors=tuple(ApiError.from_json(e) for e in _items(item, "errors")),
-                        raw=item,
+                try:
+                    if not isinstance(item, dict):
+                        raise MalformedWebhook("a message that is not an object")
+                    message = parse_message(item, contacts, metadata)
+                except MalformedWebhook as exc:
+                    batch.refused.append(_refused_message(item, str(exc), metadata))
+                    continue
+                if message.problem:
+                    batch.refused.append(
+                        Refused(
+                            kind="message",
+                            reason=message.problem,
+                            payload=message.to_payload(),
+                            message_id=None if _id_problem(message.id, "") else message.id,
+                            timestamp=message.timestamp,
+                        )
                     )
-                )
-            batch.errors.extend(ApiError.from_json(e) for e in _items(value, "errors"))
+                else:
+                    batch.messages.append(message)
+            for item in _items(value, "statuses"):
+                try:
+                    if not isinstance(item, dict):
+                        raise MalformedWebhook("a status that is not an object")
+                    batch.statuses.append(parse_status(item))
+                except MalformedWebhook as exc:
+                    batch.refused.append(
+                        Refused(kind="status", reason=str(exc), payload=dump_json({"status": item}))
+                    )
+            batch.errors.extend(
+                ApiError.from_json(e) for e in _items(value, "errors") if isinstance(e, dict)
+            )
     return batch
 
 
@@ -353,15 +503,15 @@ def backoff_seconds(attempt: int, *, base: float = 2.0, cap: float = 300.0) -> f
 
 def _error_from_response(response: requests.Response) -> WhatsAppError:
     try:
-        error = response.json().get("error") or {}
+        error = _obj(_obj(response.json()).get("error"))
     except ValueError:
         error = {}
-    code = error.get("code")
-    details = (error.get("error_data") or {}).get("details") or ""
-    message = error.get("message") or f"HTTP {response.status_code}"
+    details = _str(_obj(error.get("error_data")).get("details")) or ""
+    message = _str(error.get("message")) or f"HTTP {response.status_code}"
+    # Stored on the outbound row (an integer column, text columns): only what they can hold.
     return WhatsAppError(
-        f"{message}{': ' + details if details else ''}",
-        code=int(code) if isinstance(code, int) else None,
+        f"{message}{': ' + details if details else ''}"[:2000],
+        code=_int32(error.get("code")) if isinstance(error.get("code"), int) else None,
         http_status=response.status_code,
     )
 
@@ -407,9 +557,13 @@ def post_messages(
         data = response.json()
     except ValueError as exc:
         raise WhatsAppError("the Graph API answered with invalid JSON", http_status=200) from exc
+    data = _obj(data)
     messages = data.get("messages") or [{}]
     contacts = data.get("contacts") or [{}]
-    return SendResult(messages[0].get("id"), contacts[0].get("wa_id"), data)
+    message_id = _str(_obj(messages[0]).get("id"))
+    if message_id and _id_problem(message_id, ""):
+        message_id = None  # not a wamid: it could not be stored, nor ever match a status
+    return SendResult(message_id, _str(_obj(contacts[0]).get("wa_id")), data)
 
 
 # ============================================================================ webhooks (sandbox)

@@ -115,6 +115,25 @@ STATUS_TASK_LOOKBACK = timedelta(minutes=10)
 STATUS_LOOKBACK = timedelta(days=1)
 
 
+def status_row(status: cloud_api.Status, *, now: datetime) -> dict[str, Any]:
+    """The `whatsapp_status_updates` row's values for one status from a webhook."""
+    error = status.errors[0] if status.errors else None
+    return {
+        "wa_message_id": status.id,
+        "status": status.status,
+        "occurred_at": status.timestamp,
+        "recipient_id": status.recipient_id,
+        "error_code": error.code if error else None,
+        "error_message": _describe(error) if error else None,
+        "payload": cloud_api.dump_json(status.raw),
+        "created_at": now,
+    }
+
+
+def _describe(error: cloud_api.ApiError) -> str:
+    return ": ".join(part for part in (error.message or error.title, error.details) if part)
+
+
 def apply_new_statuses() -> int:
     """The status task: apply what webhooks stored (clearing the wake-up first: TaskWakeup)."""
     clear_wakeup(STATUS_TASK)

@@ -104,6 +104,28 @@ def test_staff_book_a_customer_by_number_with_an_optional_name(staff_client):
     assert "Booked 2026-11-23 11:30" in page
 
 
+def test_staff_book_a_customer_known_only_by_a_business_scoped_id(staff_client):
+    bsuid = "US." + "1" * 60  # up to 128 characters after the country code
+    CustomerFactory(wa_id=bsuid, user_id=bsuid)
+    response = staff_client.post(
+        reverse("reservations:book"),
+        {"wa_id": bsuid, "date": "2026-11-23", "time_slot": "11:30", "type": "0"},
+    )
+    assert response.status_code == 302
+    assert Reservation.objects.get().customer_id == bsuid
+
+
+@pytest.mark.parametrize("typed", ["966500000105<script>", "a/b", "9665O0000105"])
+def test_staff_booking_never_glues_the_digits_of_a_non_number(staff_client, typed):
+    response = staff_client.post(
+        reverse("reservations:book"),
+        {"wa_id": typed, "date": "2026-11-23", "time_slot": "11:30", "type": "0"},
+        follow=True,
+    )
+    assert "not a valid WhatsApp number" in response.content.decode()
+    assert not Reservation.objects.exists()
+
+
 def test_staff_booking_refusals_are_shown_and_change_nothing(staff_client):
     set_rules(capacity=1, staff_capacity=1)
     ReservationFactory(date=MONDAY, time_slot=dt.time(11))

@@ -2,8 +2,10 @@ import datetime as dt
 
 import pytest
 
+from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from messaging.tests.chat import Chat
+from reservations import services
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
 
@@ -243,3 +245,53 @@ def test_the_day_list_costs_the_same_few_queries_however_busy_the_month(
     with django_assert_max_num_queries(22):  # the pipeline ~15, the day list 6; no N+1
         [days] = chat.tap("Appointment")
     assert days.kind == "list"
+
+
+BSUID = "US.13491208655302741918"
+
+
+def test_a_customer_known_only_by_a_business_scoped_id_books_end_to_end():
+    """Meta sends no number for some users (a username): the business-scoped id is their key,
+    and booking, listing and cancelling work as for anyone else."""
+    chat = Chat(wa_id=None, user_id=BSUID, name="Nour")
+    [menu] = chat.say("hi")
+    assert menu.body["recipient"] == BSUID
+    assert "to" not in menu.body
+    chat.tap("Book")
+    chat.tap("Appointment")
+    chat.tap("Mon 23 Nov")
+    chat.tap("11:30 AM")
+    [done] = chat.tap("Confirm")
+    assert "Your appointment is booked for Monday 23 November 2026 at 11:30 AM" in done.text
+    reservation = Reservation.objects.get()
+    assert reservation.customer_id == BSUID
+    assert reservation.customer.user_id == BSUID
+    [mine] = chat.tap("My appointments")
+    assert "Monday 23 November 2026" in mine.text
+
+
+def test_a_business_scoped_id_customer_can_be_edited_and_booked_by_staff():
+    customer = CustomerFactory(wa_id=BSUID, user_id=BSUID)
+    customer.customer_name = "Nour"
+    customer.full_clean()  # the key is kept, not "normalised" into a number
+    assert customer.wa_id == BSUID
+    reservation = services.reserve_slot(
+        wa_id=BSUID, date=MONDAY, time_slot=dt.time(11, 0), type=0, source="staff"
+    )
+    assert reservation.customer_id == BSUID
+
+
+def test_a_contact_card_is_answered_with_what_booking_really_does():
+    """The bot books for the sender only: it says so, and tapping Book books the sender."""
+    chat = Chat()
+    chat.say("hi")
+    [answer] = chat.share_contact("Omar", "966509999999")
+    assert "I can only book for you" in answer.text
+    assert "someone else, tap" not in answer.text
+    chat.tap("Book")
+    chat.tap("Appointment")
+    chat.tap("Mon 23 Nov")
+    chat.tap("11:30 AM")
+    chat.tap("Confirm")
+    assert Reservation.objects.get().customer_id == chat.wa_id
+    assert not Customer.objects.filter(wa_id="966509999999").exists()

@@ -130,16 +130,29 @@ def test_statuses_and_errors_are_parsed():
         {"entry": "x"},
         {"entry": [{"changes": "x"}]},
         {"entry": [{"changes": [{"field": "messages"}]}]},
-        {
-            "entry": [
-                {"changes": [{"field": "messages", "value": {"messages": [{"type": "text"}]}}]}
-            ]
-        },
     ],
 )
 def test_malformed_bodies_are_refused(body):
     with pytest.raises(cloud_api.MalformedWebhook):
         cloud_api.parse_webhook(body)
+
+
+def test_an_item_that_is_not_an_object_is_refused_alone():
+    body = cloud_api.webhook_body(phone_number_id="1")
+    body["entry"][0]["changes"][0]["value"] |= {
+        "contacts": ["x", {"wa_id": "16505551234"}],
+        "messages": ["not an object", {"from": "16505551234", "id": "wamid.OK", "type": "text"}],
+        "statuses": [42, {"id": "wamid.S", "status": "read"}],
+        "errors": ["x", {"code": 131000, "title": "t"}],
+    }
+    batch = cloud_api.parse_webhook(body)
+    assert [m.id for m in batch.messages] == ["wamid.OK"]
+    assert [s.id for s in batch.statuses] == ["wamid.S"]
+    assert [e.code for e in batch.errors] == [131000]
+    assert [(r.kind, r.reason) for r in batch.refused] == [
+        ("message", "a message that is not an object"),
+        ("status", "a status that is not an object"),
+    ]
 
 
 # ---------------------------------------------------------------------------- outgoing limits
