@@ -49,6 +49,14 @@ class QueueHealth:
 
 
 @dataclass(frozen=True)
+class SendHealth:
+    """Outbound sends: how many are being retried, and the latest error (retried or final)."""
+
+    retrying: int
+    last_error: Conversation | None
+
+
+@dataclass(frozen=True)
 class Today:
     day: date
     reservations: list[Reservation]
@@ -57,6 +65,7 @@ class Today:
     failed_messages_count: int
     failed_inbound: list[InboundMessage]
     queue: QueueHealth
+    sending: SendHealth
 
 
 def today_overview(*, day: date | None = None) -> Today:
@@ -77,6 +86,15 @@ def today_overview(*, day: date | None = None) -> Today:
             InboundMessage.objects.failed().order_by("-created_at", "-id")[:LIST_LIMIT]
         ),
         queue=queue_health(),
+        sending=send_health(),
+    )
+
+
+def send_health() -> SendHealth:
+    """Sends being retried and the latest send error (both served by the queued/failed index)."""
+    return SendHealth(
+        retrying=Conversation.objects.retrying().count(),
+        last_error=Conversation.objects.send_errors().order_by("-updated_at", "-id").first(),
     )
 
 

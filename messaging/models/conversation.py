@@ -25,6 +25,17 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
     def failed(self) -> "ConversationQuerySet":
         return self.filter(status=Conversation.Status.FAILED)
 
+    def retrying(self) -> "ConversationQuerySet":
+        """Outbound messages still queued after a send failed in a way a retry may fix."""
+        return self.filter(status=Conversation.Status.QUEUED, error_message__isnull=False)
+
+    def send_errors(self) -> "ConversationQuerySet":
+        """Outbound messages whose last send failed: being retried, or failed for good."""
+        return self.filter(
+            status__in=[Conversation.Status.QUEUED, Conversation.Status.FAILED],
+            error_message__isnull=False,
+        )
+
 
 class Conversation(models.Model):
     """One message in either direction: the transcript, and for outbound messages the outbox."""
