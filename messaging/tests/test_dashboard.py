@@ -264,3 +264,20 @@ def test_staff_pages_show_the_bell_and_the_dashboard_link(staff_client):
     content = staff_client.get(reverse("reservations:day")).content.decode()
     assert UNSEEN_URL in content
     assert f'href="{DASHBOARD_URL}"' in content
+
+
+def test_dashboard_shows_sends_being_retried_and_the_last_send_error(staff_client):
+    ConversationFactory(role="assistant", status="failed", error_code=131026, error_message="old")
+    retried = ConversationFactory(
+        role="assistant",
+        status="queued",
+        error_message="cannot connect to 127.0.0.1:8000: Connection refused",
+    )
+    ConversationFactory(role="assistant", status="queued")  # not tried yet: not counted
+    html = staff_client.get(DASHBOARD_URL).content.decode()
+    card = re.search(r'id="send-health">\s*<div class="value">(\d+)</div>', html)
+    assert card and card.group(1) == "1"
+    last = html.split('id="last-send-error"')[1].split("</p>")[0]
+    assert "cannot connect to 127.0.0.1:8000: Connection refused" in last
+    assert f"/admin/messaging/conversation/{retried.pk}/change/" in last
+    assert "being retried" in last
