@@ -154,7 +154,9 @@ def test_an_unknown_retention_mode_refuses_to_start():
 
 
 def settings_value(name: str, env: dict[str, str]) -> str:
-    code = f"import django; django.setup(); from django.conf import settings; print(settings.{name})"
+    code = (
+        f"import django; django.setup(); from django.conf import settings; print(settings.{name})"
+    )
     result = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code],
         cwd=BASE_DIR,

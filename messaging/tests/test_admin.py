@@ -271,6 +271,7 @@ def test_conversation_admin_shows_sends_being_retried_and_the_last_error(staff_c
     assert "1 send is being retried. Last send error: cannot connect to h:1: refused" in html
     listed = staff_client.get(url, {"sending": "retrying"}).context["cl"].result_list
     assert list(listed) == [retried]
-    assert "(being retried) cannot connect to h:1: refused" in staff_client.get(
-        url, {"sending": "retrying"}
-    ).content.decode()
+    assert (
+        "(being retried) cannot connect to h:1: refused"
+        in staff_client.get(url, {"sending": "retrying"}).content.decode()
+    )

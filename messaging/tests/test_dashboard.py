@@ -276,7 +276,8 @@ def test_dashboard_shows_sends_being_retried_and_the_last_send_error(staff_clien
     ConversationFactory(role="assistant", status="queued")  # not tried yet: not counted
     html = staff_client.get(DASHBOARD_URL).content.decode()
     card = re.search(r'id="send-health">\s*<div class="value">(\d+)</div>', html)
-    assert card and card.group(1) == "1"
+    assert card
+    assert card.group(1) == "1"
     last = html.split('id="last-send-error"')[1].split("</p>")[0]
     assert "cannot connect to 127.0.0.1:8000: Connection refused" in last
     assert f"/admin/messaging/conversation/{retried.pk}/change/" in last
