@@ -54,7 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
-    "axes",
+    "config.apps.AxesConfig",  # django-axes, with a translated name in the admin
     "customers",
     "reservations",
     "messaging",
@@ -161,7 +161,9 @@ USE_TZ = True
 USE_I18N = True
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("ar", _("Arabic"))]
-LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
+# config/locale: the project's own shared strings; config/vendor_locale: Arabic for the strings
+# django-q2 ships no Arabic for and the few django-axes' Arabic lacks (these win over the apps').
+LOCALE_PATHS = [BASE_DIR / "config" / "locale", BASE_DIR / "config" / "vendor_locale"]
 # Region used to read numbers typed without a country code (e.g. 0501234567 in Saudi Arabia).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="SA")
 BUSINESS_NAME = env.str("BUSINESS_NAME", default="Demo Clinic")
@@ -295,7 +297,7 @@ Q_CLUSTER = {
     "poll": env.float("Q_POLL", default=0.2),
     "catch_up": False,
     "queue_limit": 100,
-    "label": "Background tasks",
+    "label": _("Background tasks"),  # django-q2's name in the admin
 }
 if env.str("REDIS_URL", default=""):
     # Where the ORM broker is the limit (several machines), point the cluster at Redis.

@@ -17,6 +17,8 @@ from customers.models import Customer
 from messaging import dashboard, services, vacations
 from messaging.inbox import staff
 from messaging.models import (
+    EVENT_LABELS,
+    MESSAGE_TYPE_LABELS,
     BotSession,
     Conversation,
     InboundMessage,
@@ -58,7 +60,8 @@ class MessageTypeFilter(admin.SimpleListFilter):
     parameter_name = "message_type"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [(name, name) for name in sorted(cloud_api.GENUINE_TYPES | {"template", "reaction"})]
+        names = sorted(cloud_api.GENUINE_TYPES | {"template", "reaction"})
+        return [(name, str(MESSAGE_TYPE_LABELS.get(name, name))) for name in names]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(message_type=self.value()) if self.value() else queryset
@@ -71,13 +74,13 @@ class SendingFilter(admin.SimpleListFilter):
     parameter_name = "sending"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("retrying", _("being retried")), ("errors", _("with a send error"))]
+        return [("retrying", str(_("being retried"))), ("errors", str(_("with a send error")))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value() == "retrying":
-            return queryset.retrying()
+            return queryset & Conversation.objects.retrying()
         if self.value() == "errors":
-            return queryset.send_errors()
+            return queryset & Conversation.objects.send_errors()
         return queryset
 
 
@@ -88,7 +91,7 @@ class ConversationAdmin(ReadOnlyAdmin):
         "customer",
         "role",
         "short_message",
-        "message_type",
+        "type_label",
         "status",
         "send_error",
     ]
@@ -119,12 +122,18 @@ class ConversationAdmin(ReadOnlyAdmin):
     def short_message(self, obj: Conversation) -> str:
         return Truncator(obj.message).chars(80)
 
+    @admin.display(description=_("message type"), ordering="message_type")
+    def type_label(self, obj: Conversation) -> str:
+        return obj.message_type_label
+
     @admin.display(description=_("send error"))
     def send_error(self, obj: Conversation) -> str:
         if not obj.error_message:
             return ""
-        retried = _("(being retried) ") if obj.status == Conversation.Status.QUEUED else ""
-        return f"{retried}{Truncator(obj.error_message).chars(100)}"
+        text = Truncator(obj.error_message).chars(100)
+        if obj.status == Conversation.Status.QUEUED:
+            return f"{_('(being retried)')} {text}"
+        return text
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -174,12 +183,29 @@ class RecentMessagesInline(admin.TabularInline):
         return False
 
 
+class EventTypeFilter(admin.SimpleListFilter):
+    """The known event types by their labels (no SELECT DISTINCT over the whole table)."""
+
+    title = _("event")
+    parameter_name = "event_type"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(name, str(label)) for name, label in EVENT_LABELS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(event_type=self.value()) if self.value() else queryset
+
+
 @admin.register(NotificationEvent)
 class NotificationEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "event_type", "wa_id", "summary"]
-    list_filter = ["event_type", ("created_at", admin.DateFieldListFilter)]
+    list_display = ["created_at", "event_label", "wa_id", "summary"]
+    list_filter = [EventTypeFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=wa_id", "event_type"]
     ordering = ["-created_at", "-id"]
+
+    @admin.display(description=_("event"), ordering="event_type")
+    def event_label(self, obj: NotificationEvent) -> str:
+        return obj.label
 
     @admin.display(description=_("data"))
     def summary(self, obj: NotificationEvent) -> str:

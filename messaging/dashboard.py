@@ -11,7 +11,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from customers.models import Customer
-from messaging.models import Conversation, InboundMessage, NotificationEvent
+from messaging.models import EVENT_LABELS, Conversation, InboundMessage, NotificationEvent
 from reservations.models import Reservation
 
 LIST_LIMIT = 20
@@ -19,22 +19,8 @@ TREND_DAYS_BEFORE = 28
 TREND_DAYS_AFTER = 14
 UNSEEN_CAP = 100
 EVENTS_PAGE_SIZE = 50
-# Offered in the events filter; any other type typed by hand works too.
-KNOWN_EVENT_TYPES = [
-    "reservation_created",
-    "reservation_updated",
-    "reservation_cancelled",
-    "reservation_attendance",
-    "message_received",
-    "message_sent",
-    "message_failed",
-    "whatsapp_error",
-    "handoff_requested",
-    "bot_paused",
-    "bot_resumed",
-    "customer_blocked",
-    "customer_unblocked",
-]
+# Offered in the events filter (by their labels); any other type in the URL works too.
+KNOWN_EVENT_TYPES = list(EVENT_LABELS)
 
 
 @dataclass(frozen=True)

@@ -348,7 +348,8 @@ def chat_messages(*, wa_id: str, limit: int = 200) -> list[dict[str, Any]]:
 def shown_on_phone(body: dict[str, Any], *, outbound: bool) -> tuple[str, list[dict[str, str]]]:
     """A message as the customer's phone shows it: its text, and its buttons or list rows."""
     kind = str(body.get("type", ""))
-    part = body.get(kind) if isinstance(body.get(kind), dict) else {}
+    found = body.get(kind)
+    part: dict[str, Any] = found if isinstance(found, dict) else {}
     if not outbound:
         message = cloud_api.parse_message(body, [], {}) if body.get("id") else None
         return (message.text if message else ""), []
