@@ -28,6 +28,7 @@ class QueueHealth:
     pending: int
     failed: int
     oldest_pending_at: datetime | None
+    retrying: int = 0  # pending after a failed attempt (their last error is kept on the row)
 
     @property
     def oldest_pending_age(self) -> timedelta | None:
@@ -93,9 +94,13 @@ def queue_health() -> QueueHealth:
         pending=Count("id", filter=pending),
         failed=Count("id", filter=Q(status=InboundMessage.Status.FAILED)),
         oldest=Min("created_at", filter=pending),
+        retrying=Count("id", filter=pending & Q(last_error__isnull=False)),
     )
     return QueueHealth(
-        pending=row["pending"], failed=row["failed"], oldest_pending_at=row["oldest"]
+        pending=row["pending"],
+        failed=row["failed"],
+        oldest_pending_at=row["oldest"],
+        retrying=row["retrying"],
     )
 
 

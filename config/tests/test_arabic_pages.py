@@ -42,6 +42,8 @@ LEAKS = [
     "location",
     "sends being retried",
     "Send error",
+    "Password-based authentication",
+    "e.g. 1, 2",
 ]
 
 CUSTOMER = "966501234567"
@@ -88,6 +90,12 @@ ADMIN_PAGES = [
         (f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist", [])
         for m in sorted(site._registry, key=lambda m: m._meta.label)
     ),
+    *(
+        (f"admin:{m._meta.app_label}_{m._meta.model_name}_add", [])
+        for m in sorted(site._registry, key=lambda m: m._meta.label)
+        # Django stores permission names once, in English ("Can use the WhatsApp sandbox").
+        if m._meta.label != "auth.Group"
+    ),
 ]
 
 
@@ -98,6 +106,8 @@ def test_pages_in_arabic_show_none_of_the_english_that_leaked(staff_client, data
     url = reverse(name, args=args)
     staff_client.post(reverse("set_language"), {"language": "ar", "next": "/"})
     response = staff_client.get(url, follow=True)  # a singleton's list leads to its page
+    if response.status_code == 403 and url.endswith("/add/"):
+        pytest.skip("nobody adds these (logs and queues)")
     assert response.status_code == 200, url
     text = visible_text(response.content.decode())
     found = [leak for leak in LEAKS if re.search(rf"\b{re.escape(leak)}\b", text)]

@@ -307,3 +307,11 @@ def test_dashboard_chart_keeps_its_labels_inside_in_right_to_left(staff_client):
         assert found
         x = float(found.group(1))
         assert 0 <= x <= width - 8 * len(text)  # room for the text to the right of x
+
+
+def test_queue_card_counts_inbound_messages_being_retried(staff_client):
+    InboundMessageFactory(status="pending")
+    InboundMessageFactory(status="pending", attempts=1, last_error="WhatsAppError: refused")
+    assert dashboard.queue_health().retrying == 1
+    card = staff_client.get(DASHBOARD_URL).content.decode().split('id="queue-health"')[1]
+    assert "1 being retried" in card.split('id="send-health"')[0]

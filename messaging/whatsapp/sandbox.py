@@ -112,6 +112,17 @@ def check_template(content: dict[str, Any]) -> GraphAnswer | None:
         params, payloads = _template_parts(content)
     except ValueError:
         return graph_error(131009, "Parameter value is not valid", details="button index")
+    header = [c for c in content.get("components") or [] if c.get("type") == "header"]
+    if header:  # none of these templates has a header to fill
+        return graph_error(
+            132000,
+            "Number of parameters does not match the expected number of params",
+            details="header: the template has no header parameters",
+        )
+    if any(not p.strip() for p in params):
+        return graph_error(
+            131008, "Required parameter is missing", details="body: a parameter is empty"
+        )
     if len(params) != template.parameter_count:
         return graph_error(
             132000,

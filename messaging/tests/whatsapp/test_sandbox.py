@@ -207,6 +207,7 @@ def test_the_sandbox_approves_the_templates_the_settings_name(settings):
         ("appointment_reminder", "en", ["a", "b"], 132000),
         ("reengagement", "en", [], 132000),
         ("vacation_notice", "ar", ["a", "b", "c", "d"], 132000),
+        ("appointment_reminder", "en", ["a", " ", "c"], 131008),
     ],
 )
 def test_the_fake_graph_refuses_templates_meta_would(
@@ -318,3 +319,10 @@ def test_vacation_notices_and_reengagement_render_on_the_phone(
     ]
     assert "Test Clinic" in reengage_shown["text"]
     assert reengage_shown["choices"] == []
+
+
+@pytest.mark.django_db
+def test_the_fake_graph_refuses_a_header_the_template_does_not_have(client, sandbox_on):
+    body = outgoing.template("reengagement", "en", params=["Clinic"]).body("966501234567")
+    body["template"]["components"].insert(0, {"type": "header", "parameters": []})
+    assert graph_post(client, body).json()["error"]["code"] == 132000
