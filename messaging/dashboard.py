@@ -11,7 +11,13 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from customers.models import Customer
-from messaging.models import EVENT_LABELS, Conversation, InboundMessage, NotificationEvent
+from messaging.models import (
+    EVENT_LABELS,
+    Conversation,
+    ConversationQuerySet,
+    InboundMessage,
+    NotificationEvent,
+)
 from reservations.models import Reservation
 
 LIST_LIMIT = 20
@@ -59,6 +65,7 @@ def today_overview(*, day: date | None = None) -> Today:
     """The day's reservations in order, open hand-offs, failed messages and queue health."""
     day = day or timezone.localdate()
     failed = Conversation.objects.failed()
+    counts = outbound_trouble_counts()
     return Today(
         day=day,
         reservations=list(
@@ -68,19 +75,30 @@ def today_overview(*, day: date | None = None) -> Today:
         failed_messages=list(
             failed.select_related("customer").order_by("-created_at", "-id")[:LIST_LIMIT]
         ),
-        failed_messages_count=failed.count(),  # served by the partial index on queued/failed
+        failed_messages_count=counts["failed"],
         failed_inbound=list(
             InboundMessage.objects.failed().order_by("-created_at", "-id")[:LIST_LIMIT]
         ),
         queue=queue_health(),
-        sending=send_health(),
+        sending=send_health(retrying=counts["retrying"]),
     )
 
 
-def send_health() -> SendHealth:
-    """Sends being retried and the latest send error (both served by the queued/failed index)."""
+def outbound_trouble_counts() -> dict[str, int]:
+    """Failed outbound messages and those being retried, in one query over the partial index on
+    queued/failed rows."""
+    return Conversation.objects.filter(
+        status__in=[Conversation.Status.QUEUED, Conversation.Status.FAILED]
+    ).aggregate(
+        failed=Count("id", filter=Q(status=Conversation.Status.FAILED)),
+        retrying=Count("id", filter=ConversationQuerySet.retrying_q()),
+    )
+
+
+def send_health(*, retrying: int | None = None) -> SendHealth:
+    """Sends being retried and the latest send error (`retrying` when already counted)."""
     return SendHealth(
-        retrying=Conversation.objects.retrying().count(),
+        retrying=outbound_trouble_counts()["retrying"] if retrying is None else retrying,
         last_error=Conversation.objects.send_errors().order_by("-updated_at", "-id").first(),
     )
 

@@ -77,9 +77,13 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
     def failed(self) -> "ConversationQuerySet":
         return self.filter(status=Conversation.Status.FAILED)
 
+    @staticmethod
+    def retrying_q() -> models.Q:
+        return models.Q(status=Conversation.Status.QUEUED, error_message__isnull=False)
+
     def retrying(self) -> "ConversationQuerySet":
         """Outbound messages still queued after a send failed in a way a retry may fix."""
-        return self.filter(status=Conversation.Status.QUEUED, error_message__isnull=False)
+        return self.filter(self.retrying_q())
 
     def send_errors(self) -> "ConversationQuerySet":
         """Outbound messages whose last send failed: being retried, or failed for good."""
