@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The web server and the worker both need them: the sandbox's fake Graph API is on this server.
+export HOST PORT
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint check migrate demo clean bench-slots bench

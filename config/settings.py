@@ -26,6 +26,23 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
 )
+
+# Where this development server listens: `make run HOST=... PORT=...` exports both to the web
+# server and the worker. In sandbox mode the worker posts the bot's replies to this server's fake
+# Graph API, and `seed_demo` prints links to it. 0.0.0.0 (every interface) is reached locally.
+SERVER_HOST = env.str("HOST", default="127.0.0.1").strip("[]") or "127.0.0.1"
+SERVER_PORT = env.int("PORT", default=8000)
+_local_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(SERVER_HOST, SERVER_HOST)  # noqa: S104
+DEV_SERVER_URL = (
+    f"http://[{_local_host}]:{SERVER_PORT}"
+    if ":" in _local_host
+    else f"http://{_local_host}:{SERVER_PORT}"
+)
+if DEBUG and SERVER_HOST not in {"0.0.0.0", "::"} and ALLOWED_HOSTS:  # noqa: S104
+    # The address `make run` serves on is always a valid Host header for it.
+    _served = f"[{SERVER_HOST}]" if ":" in SERVER_HOST else SERVER_HOST
+    if _served not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+        ALLOWED_HOSTS.append(_served)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -37,7 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
-    "axes",
+    "config.apps.AxesConfig",  # django-axes, with a translated name in the admin
     "customers",
     "reservations",
     "messaging",
@@ -144,7 +161,9 @@ USE_TZ = True
 USE_I18N = True
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 LANGUAGES = [("en", _("English")), ("ar", _("Arabic"))]
-LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
+# config/locale: the project's own shared strings; config/vendor_locale: Arabic for the strings
+# django-q2 ships no Arabic for and the few django-axes' Arabic lacks (these win over the apps').
+LOCALE_PATHS = [BASE_DIR / "config" / "locale", BASE_DIR / "config" / "vendor_locale"]
 # Region used to read numbers typed without a country code (e.g. 0501234567 in Saudi Arabia).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="SA")
 BUSINESS_NAME = env.str("BUSINESS_NAME", default="Demo Clinic")
@@ -196,8 +215,18 @@ WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
 WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default="")
 WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
+# The local stand-in for the Cloud API (/sandbox/): for development and demos only.
+WHATSAPP_SANDBOX = env.bool("WHATSAPP_SANDBOX", default=False)
+if WHATSAPP_SANDBOX and not DEBUG:
+    raise ImproperlyConfigured("WHATSAPP_SANDBOX=true is only allowed with DEBUG=true.")
+# Unset: Meta's, or with the sandbox on, this server's fake Graph API (on whatever PORT it runs).
 WHATSAPP_API_BASE_URL = (
-    env.str("WHATSAPP_API_BASE_URL", default="") or "https://graph.facebook.com/v23.0"
+    env.str("WHATSAPP_API_BASE_URL", default="")
+    or (
+        f"{DEV_SERVER_URL}/sandbox/graph/v23.0"
+        if WHATSAPP_SANDBOX
+        else "https://graph.facebook.com/v23.0"
+    )
 ).rstrip("/")
 # Meta's per-number throughput (80/s by default, 1000/s after an upgrade, 20/s in coexistence);
 # held across every process and machine by a counter row in the database.
@@ -209,10 +238,6 @@ WHATSAPP_REENGAGEMENT_LANGUAGE = env.str("WHATSAPP_REENGAGEMENT_LANGUAGE", defau
 # lasts before the sweep takes the message back (above Q_TIMEOUT, so a live task is never robbed).
 WHATSAPP_INBOUND_MAX_ATTEMPTS = env.int("WHATSAPP_INBOUND_MAX_ATTEMPTS", default=5)
 WHATSAPP_CLAIM_TIMEOUT_SECONDS = env.int("WHATSAPP_CLAIM_TIMEOUT_SECONDS", default=120)
-# The local stand-in for the Cloud API (/sandbox/): for development and demos only.
-WHATSAPP_SANDBOX = env.bool("WHATSAPP_SANDBOX", default=False)
-if WHATSAPP_SANDBOX and not DEBUG:
-    raise ImproperlyConfigured("WHATSAPP_SANDBOX=true is only allowed with DEBUG=true.")
 
 # ========================================================================= reminders and vacations
 # The reminder the day before, at this clinic-local time ("" = none).
@@ -272,7 +297,7 @@ Q_CLUSTER = {
     "poll": env.float("Q_POLL", default=0.2),
     "catch_up": False,
     "queue_limit": 100,
-    "label": "Background tasks",
+    "label": _("Background tasks"),  # django-q2's name in the admin
 }
 if env.str("REDIS_URL", default=""):
     # Where the ORM broker is the limit (several machines), point the cluster at Redis.

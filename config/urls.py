@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-admin.site.site_header = admin.site.site_title = "Clinic reservations"
-admin.site.index_title = "Staff"
+admin.site.site_header = admin.site.site_title = _("Clinic reservations")
+admin.site.index_title = _("Staff")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="messaging:dashboard", permanent=False)),

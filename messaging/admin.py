@@ -1,9 +1,10 @@
 import json
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -13,9 +14,11 @@ from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from customers.models import Customer
-from messaging import services, vacations
+from messaging import dashboard, services, vacations
 from messaging.inbox import staff
 from messaging.models import (
+    EVENT_LABELS,
+    MESSAGE_TYPE_LABELS,
     BotSession,
     Conversation,
     InboundMessage,
@@ -57,16 +60,48 @@ class MessageTypeFilter(admin.SimpleListFilter):
     parameter_name = "message_type"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [(name, name) for name in sorted(cloud_api.GENUINE_TYPES | {"template", "reaction"})]
+        names = sorted(cloud_api.GENUINE_TYPES | {"template", "reaction"})
+        return [(name, str(MESSAGE_TYPE_LABELS.get(name, name))) for name in names]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(message_type=self.value()) if self.value() else queryset
 
 
+class SendingFilter(admin.SimpleListFilter):
+    """Outbound messages whose send failed: still being retried, or failed for good."""
+
+    title = _("sending")
+    parameter_name = "sending"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("retrying", str(_("being retried"))), ("errors", str(_("with a send error")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "retrying":
+            return queryset & Conversation.objects.retrying()
+        if self.value() == "errors":
+            return queryset & Conversation.objects.send_errors()
+        return queryset
+
+
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "customer", "role", "short_message", "message_type", "status"]
-    list_filter = ["role", "status", MessageTypeFilter, ("date", admin.DateFieldListFilter)]
+    list_display = [
+        "created_at",
+        "customer",
+        "role",
+        "short_message",
+        "type_label",
+        "status",
+        "send_error",
+    ]
+    list_filter = [
+        "role",
+        "status",
+        SendingFilter,
+        MessageTypeFilter,
+        ("date", admin.DateFieldListFilter),
+    ]
     search_fields = ["customer__wa_id", "customer__customer_name", "=wa_message_id"]
     list_select_related = ["customer"]
     ordering = ["-created_at", "-id"]
@@ -86,6 +121,41 @@ class ConversationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("message"))
     def short_message(self, obj: Conversation) -> str:
         return Truncator(obj.message).chars(80)
+
+    @admin.display(description=_("message type"), ordering="message_type")
+    def type_label(self, obj: Conversation) -> str:
+        return obj.message_type_label
+
+    @admin.display(description=_("send error"))
+    def send_error(self, obj: Conversation) -> str:
+        if not obj.error_message:
+            return ""
+        text = Truncator(obj.error_message).chars(100)
+        if obj.status == Conversation.Status.QUEUED:
+            return f"{_('(being retried)')} {text}"
+        return text
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """Above the list: how many sends are being retried, and the latest send error."""
+        sending = dashboard.send_health()
+        if request.method == "GET" and (sending.retrying or sending.last_error):
+            error = sending.last_error
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d send is being retried. Last send error: %(error)s",
+                    "%(count)d sends are being retried. Last send error: %(error)s",
+                    sending.retrying,
+                )
+                % {
+                    "count": sending.retrying,
+                    "error": Truncator(error.error_message or "").chars(200) if error else "-",
+                },
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
 
 
 class RecentMessagesFormSet(BaseInlineFormSet):
@@ -113,12 +183,29 @@ class RecentMessagesInline(admin.TabularInline):
         return False
 
 
+class EventTypeFilter(admin.SimpleListFilter):
+    """The known event types by their labels (no SELECT DISTINCT over the whole table)."""
+
+    title = _("event")
+    parameter_name = "event_type"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(name, str(label)) for name, label in EVENT_LABELS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(event_type=self.value()) if self.value() else queryset
+
+
 @admin.register(NotificationEvent)
 class NotificationEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "event_type", "wa_id", "summary"]
-    list_filter = ["event_type", ("created_at", admin.DateFieldListFilter)]
+    list_display = ["created_at", "event_label", "wa_id", "summary"]
+    list_filter = [EventTypeFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=wa_id", "event_type"]
     ordering = ["-created_at", "-id"]
+
+    @admin.display(description=_("event"), ordering="event_type")
+    def event_label(self, obj: NotificationEvent) -> str:
+        return obj.label
 
     @admin.display(description=_("data"))
     def summary(self, obj: NotificationEvent) -> str:

@@ -1,7 +1,8 @@
-"""System check: warn at start-up when a WhatsApp setting is missing."""
+"""System checks: warn at start-up when a WhatsApp setting is missing or points elsewhere."""
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -28,4 +29,25 @@ def check_whatsapp_settings(
         )
         for index, (name, consequence) in enumerate(REQUIRED_SETTINGS.items(), start=1)
         if not getattr(settings, name, "")
+    ]
+
+
+@checks.register(checks.Tags.compatibility)
+def check_sandbox_address(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """With the sandbox on, the bot's replies must go to this server's own fake Graph API."""
+    if not settings.WHATSAPP_SANDBOX:
+        return []
+    base = urlsplit(settings.WHATSAPP_API_BASE_URL)
+    port = base.port or (443 if base.scheme == "https" else 80)
+    if "/sandbox/graph/" not in base.path + "/" or port == settings.SERVER_PORT:
+        return []
+    return [
+        checks.Warning(
+            f"WHATSAPP_API_BASE_URL points at port {port}, but this server runs on port "
+            f"{settings.SERVER_PORT} (PORT): the bot's replies will not arrive.",
+            hint="Remove WHATSAPP_API_BASE_URL from .env: with the sandbox on, it follows PORT.",
+            id="messaging.W010",
+        )
     ]

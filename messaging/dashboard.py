@@ -11,7 +11,13 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from customers.models import Customer
-from messaging.models import Conversation, InboundMessage, NotificationEvent
+from messaging.models import (
+    EVENT_LABELS,
+    Conversation,
+    ConversationQuerySet,
+    InboundMessage,
+    NotificationEvent,
+)
 from reservations.models import Reservation
 
 LIST_LIMIT = 20
@@ -19,22 +25,8 @@ TREND_DAYS_BEFORE = 28
 TREND_DAYS_AFTER = 14
 UNSEEN_CAP = 100
 EVENTS_PAGE_SIZE = 50
-# Offered in the events filter; any other type typed by hand works too.
-KNOWN_EVENT_TYPES = [
-    "reservation_created",
-    "reservation_updated",
-    "reservation_cancelled",
-    "reservation_attendance",
-    "message_received",
-    "message_sent",
-    "message_failed",
-    "whatsapp_error",
-    "handoff_requested",
-    "bot_paused",
-    "bot_resumed",
-    "customer_blocked",
-    "customer_unblocked",
-]
+# Offered in the events filter (by their labels); any other type in the URL works too.
+KNOWN_EVENT_TYPES = list(EVENT_LABELS)
 
 
 @dataclass(frozen=True)
@@ -42,10 +34,19 @@ class QueueHealth:
     pending: int
     failed: int
     oldest_pending_at: datetime | None
+    retrying: int = 0  # pending after a failed attempt (their last error is kept on the row)
 
     @property
     def oldest_pending_age(self) -> timedelta | None:
         return timezone.now() - self.oldest_pending_at if self.oldest_pending_at else None
+
+
+@dataclass(frozen=True)
+class SendHealth:
+    """Outbound sends: how many are being retried, and the latest error (retried or final)."""
+
+    retrying: int
+    last_error: Conversation | None
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,14 @@ class Today:
     failed_messages_count: int
     failed_inbound: list[InboundMessage]
     queue: QueueHealth
+    sending: SendHealth
 
 
 def today_overview(*, day: date | None = None) -> Today:
     """The day's reservations in order, open hand-offs, failed messages and queue health."""
     day = day or timezone.localdate()
     failed = Conversation.objects.failed()
+    counts = outbound_trouble_counts()
     return Today(
         day=day,
         reservations=list(
@@ -72,11 +75,31 @@ def today_overview(*, day: date | None = None) -> Today:
         failed_messages=list(
             failed.select_related("customer").order_by("-created_at", "-id")[:LIST_LIMIT]
         ),
-        failed_messages_count=failed.count(),  # served by the partial index on queued/failed
+        failed_messages_count=counts["failed"],
         failed_inbound=list(
             InboundMessage.objects.failed().order_by("-created_at", "-id")[:LIST_LIMIT]
         ),
         queue=queue_health(),
+        sending=send_health(retrying=counts["retrying"]),
+    )
+
+
+def outbound_trouble_counts() -> dict[str, int]:
+    """Failed outbound messages and those being retried, in one query over the partial index on
+    queued/failed rows."""
+    return Conversation.objects.filter(
+        status__in=[Conversation.Status.QUEUED, Conversation.Status.FAILED]
+    ).aggregate(
+        failed=Count("id", filter=Q(status=Conversation.Status.FAILED)),
+        retrying=Count("id", filter=ConversationQuerySet.retrying_q()),
+    )
+
+
+def send_health(*, retrying: int | None = None) -> SendHealth:
+    """Sends being retried and the latest send error (`retrying` when already counted)."""
+    return SendHealth(
+        retrying=outbound_trouble_counts()["retrying"] if retrying is None else retrying,
+        last_error=Conversation.objects.send_errors().order_by("-updated_at", "-id").first(),
     )
 
 
@@ -89,9 +112,13 @@ def queue_health() -> QueueHealth:
         pending=Count("id", filter=pending),
         failed=Count("id", filter=Q(status=InboundMessage.Status.FAILED)),
         oldest=Min("created_at", filter=pending),
+        retrying=Count("id", filter=pending & Q(last_error__isnull=False)),
     )
     return QueueHealth(
-        pending=row["pending"], failed=row["failed"], oldest_pending_at=row["oldest"]
+        pending=row["pending"],
+        failed=row["failed"],
+        oldest_pending_at=row["oldest"],
+        retrying=row["retrying"],
     )
 
 

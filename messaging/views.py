@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import dashboard
+from messaging.models import EVENT_LABELS
 from messaging.whatsapp import cloud_api, intake, sandbox
 
 logger = logging.getLogger(__name__)
@@ -209,8 +210,9 @@ def events_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "event_type": event_type,
+            "event_type_known": event_type in EVENT_LABELS,
             "number": number,
-            "known_types": dashboard.KNOWN_EVENT_TYPES,
+            "known_types": [(name, EVENT_LABELS[name]) for name in dashboard.KNOWN_EVENT_TYPES],
             "previously_seen": previously_seen,
         },
     )

@@ -151,3 +151,56 @@ def test_an_unknown_retention_mode_refuses_to_start():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert 'CONVERSATION_RETENTION_MODE must be "anonymise" or "delete"' in result.stderr
+
+
+def settings_value(name: str, env: dict[str, str]) -> str:
+    code = (
+        f"import django; django.setup(); from django.conf import settings; print(settings.{name})"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout.strip()
+
+
+SANDBOX_ENV = {"DEBUG": "true", "WHATSAPP_SANDBOX": "true", "WHATSAPP_API_BASE_URL": ""}
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "base"),
+    [
+        ("127.0.0.1", "8101", "http://127.0.0.1:8101"),
+        ("0.0.0.0", "9000", "http://127.0.0.1:9000"),  # noqa: S104
+        ("localhost", "8000", "http://localhost:8000"),
+        ("::1", "8102", "http://[::1]:8102"),
+    ],
+)
+def test_the_sandbox_graph_api_follows_the_servers_host_and_port(host, port, base):
+    env = {**SANDBOX_ENV, "HOST": host, "PORT": port}
+    assert settings_value("WHATSAPP_API_BASE_URL", env) == f"{base}/sandbox/graph/v23.0"
+    assert settings_value("DEV_SERVER_URL", env) == base
+
+
+def test_the_address_make_run_serves_on_is_an_allowed_host():
+    env = {**SANDBOX_ENV, "HOST": "192.168.1.20", "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    assert "192.168.1.20" in settings_value("ALLOWED_HOSTS", env)
+
+
+def test_check_warns_when_the_sandbox_graph_api_is_on_another_port():
+    env = {
+        **SANDBOX_ENV,
+        "PORT": "8101",
+        "WHATSAPP_API_BASE_URL": "http://127.0.0.1:8000/sandbox/graph/v23.0",
+    }
+    result = run_manage("check", env=env)
+    assert "messaging.W010" in result.stderr + result.stdout
+    assert "port 8000, but this server runs on port 8101" in result.stderr + result.stdout
+    env["PORT"] = "8000"
+    result = run_manage("check", env=env)
+    assert "messaging.W010" not in result.stderr + result.stdout

@@ -8,7 +8,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGS = sorted(
-    p for p in ROOT.glob("*/locale/ar/LC_MESSAGES/django.po") if ".venv" not in p.parts
+    p
+    for pattern in ("*/locale/ar/LC_MESSAGES/django.po", "*/vendor_locale/ar/LC_MESSAGES/django.po")
+    for p in ROOT.glob(pattern)
+    if ".venv" not in p.parts
 )
 
 
@@ -39,7 +42,7 @@ def test_there_are_arabic_catalogs():
     assert CATALOGS, "no Arabic catalog found"
 
 
-@pytest.mark.parametrize("po", CATALOGS, ids=lambda p: p.parts[-5])
+@pytest.mark.parametrize("po", CATALOGS, ids=lambda p: "/".join(p.parts[-5:-3]))
 def test_catalog_is_complete_and_compiled(po):
     entries = [e for e in read_po(po) if e.get("msgid")]
     untranslated = [

@@ -2,6 +2,8 @@
 
 from messaging.models.bot import BotSession
 from messaging.models.conversation import (
+    EVENT_LABELS,
+    MESSAGE_TYPE_LABELS,
     Conversation,
     ConversationQuerySet,
     NotificationEvent,
@@ -26,6 +28,8 @@ from messaging.models.reminders import (
 from messaging.models.sandbox import SandboxMessage
 
 __all__ = [
+    "EVENT_LABELS",
+    "MESSAGE_TYPE_LABELS",
     "BotSession",
     "Conversation",
     "ConversationQuerySet",

@@ -11,6 +11,58 @@ from django.utils.translation import gettext_lazy as _
 from config.db import Index
 from customers.models import Customer
 
+# What staff read for each WhatsApp message type (the column keeps Meta's name).
+MESSAGE_TYPE_LABELS = {
+    "text": _("text"),
+    "image": _("image"),
+    "video": _("video"),
+    "audio": _("audio"),
+    "document": _("document"),
+    "sticker": _("sticker"),
+    "location": _("location"),
+    "contacts": _("contact card"),
+    "interactive": _("buttons or list"),
+    "button": _("quick reply"),
+    "order": _("order"),
+    "reaction": _("reaction"),
+    "template": _("template"),
+    "system": _("system notice"),
+    "unsupported": _("unsupported message"),
+    "unknown": _("unknown type"),
+}
+
+# What staff read for each notification event type (the column keeps the stable name).
+EVENT_LABELS = {
+    "reservation_created": _("Reservation booked"),
+    "reservation_updated": _("Reservation changed"),
+    "reservation_cancelled": _("Reservation cancelled"),
+    "reservation_reinstated": _("Cancelled reservation booked again"),
+    "reservation_attendance": _("Attendance marked"),
+    "reservation_confirmed": _("Customer confirmed"),
+    "message_received": _("Message received"),
+    "message_sent": _("Message sent"),
+    "message_failed": _("Message failed"),
+    "whatsapp_error": _("WhatsApp error"),
+    "handoff_requested": _("Hand-off to staff"),
+    "staff_replied": _("Staff replied"),
+    "bot_paused": _("Bot paused"),
+    "bot_resumed": _("Bot resumed"),
+    "customer_blocked": _("Customer blocked"),
+    "customer_unblocked": _("Customer unblocked"),
+    "customer_erased": _("Customer erased"),
+    "reminder_planned": _("Reminder planned"),
+    "reminder_sent": _("Reminder sent"),
+    "reminder_skipped": _("Reminder skipped"),
+    "reminder_failed": _("Reminder failed"),
+    "vacation_created": _("Vacation added"),
+    "vacation_updated": _("Vacation changed"),
+    "vacation_deleted": _("Vacation deleted"),
+    "vacation_notice_sent": _("Vacation notice sent"),
+    "vacation_customers_notified": _("Customers told of a vacation"),
+    "automated_messaging_paused": _("Automated messages paused"),
+    "automated_messaging_resumed": _("Automated messages resumed"),
+}
+
 
 class ConversationQuerySet(models.QuerySet["Conversation"]):
     def for_customer(self, wa_id: str) -> "ConversationQuerySet":
@@ -24,6 +76,21 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
 
     def failed(self) -> "ConversationQuerySet":
         return self.filter(status=Conversation.Status.FAILED)
+
+    @staticmethod
+    def retrying_q() -> models.Q:
+        return models.Q(status=Conversation.Status.QUEUED, error_message__isnull=False)
+
+    def retrying(self) -> "ConversationQuerySet":
+        """Outbound messages still queued after a send failed in a way a retry may fix."""
+        return self.filter(self.retrying_q())
+
+    def send_errors(self) -> "ConversationQuerySet":
+        """Outbound messages whose last send failed: being retried, or failed for good."""
+        return self.filter(
+            status__in=[Conversation.Status.QUEUED, Conversation.Status.FAILED],
+            error_message__isnull=False,
+        )
 
 
 class Conversation(models.Model):
@@ -138,6 +205,10 @@ class Conversation(models.Model):
     def is_inbound(self) -> bool:
         return self.role == self.Role.USER
 
+    @property
+    def message_type_label(self) -> str:
+        return str(MESSAGE_TYPE_LABELS.get(self.message_type, self.message_type))
+
 
 class NotificationEventQuerySet(models.QuerySet["NotificationEvent"]):
     def of_type(self, *event_types: str) -> "NotificationEventQuerySet":
@@ -183,3 +254,8 @@ class NotificationEvent(models.Model):
             moment = self.created_at or timezone.now()
             self.ts_iso = moment.astimezone(UTC).isoformat(timespec="microseconds")
         super().save(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        """The event's name for staff, in their language (unknown types: as stored)."""
+        return str(EVENT_LABELS.get(self.event_type, self.event_type))

@@ -302,7 +302,11 @@ def deliver_reminder(*, reminder: Reminder) -> Outcome:
             )
             return _result(reminder, "retry", f"{exc} (again in {delay:.0f} s)")
         Conversation.objects.filter(id=conversation.id, status=Conversation.Status.QUEUED).update(
-            status=Conversation.Status.FAILED, status_at=now, error_message=str(exc)
+            status=Conversation.Status.FAILED,
+            status_at=now,
+            error_code=exc.code,
+            error_message=str(exc),
+            updated_at=now,
         )
         return _fail(reminder, str(exc))
     conversation.refresh_from_db()

@@ -259,3 +259,19 @@ def test_reservation_admin_search_goes_through_the_customers(staff_client, data)
     page = staff_client.get(url, {"q": "Omar"}).content.decode()
     assert "966509999999" in page
     assert "966501234567" not in page
+
+
+def test_conversation_admin_shows_sends_being_retried_and_the_last_error(staff_client):
+    retried = ConversationFactory(
+        role="assistant", status="queued", error_message="cannot connect to h:1: refused"
+    )
+    ConversationFactory(role="assistant", status="sent")
+    url = reverse("admin:messaging_conversation_changelist")
+    html = staff_client.get(url).content.decode()
+    assert "1 send is being retried. Last send error: cannot connect to h:1: refused" in html
+    listed = staff_client.get(url, {"sending": "retrying"}).context["cl"].result_list
+    assert list(listed) == [retried]
+    assert (
+        "(being retried) cannot connect to h:1: refused"
+        in staff_client.get(url, {"sending": "retrying"}).content.decode()
+    )

@@ -297,3 +297,54 @@ def test_a_webhook_item_refused_at_intake_is_listed_with_its_reason(staff_client
         reverse("admin:messaging_inboundmessage_changelist") + "?status=failed"
     )
     assert "refused at intake" in admin.content.decode()
+
+
+def test_dashboard_shows_sends_being_retried_and_the_last_send_error(staff_client):
+    ConversationFactory(role="assistant", status="failed", error_code=131026, error_message="old")
+    retried = ConversationFactory(
+        role="assistant",
+        status="queued",
+        error_message="cannot connect to 127.0.0.1:8000: Connection refused",
+    )
+    ConversationFactory(role="assistant", status="queued")  # not tried yet: not counted
+    html = staff_client.get(DASHBOARD_URL).content.decode()
+    card = re.search(r'id="send-health">\s*<div class="value">(\d+)</div>', html)
+    assert card
+    assert card.group(1) == "1"
+    last = html.split('id="last-send-error"')[1].split("</p>")[0]
+    assert "cannot connect to 127.0.0.1:8000: Connection refused" in last
+    assert f"/admin/messaging/conversation/{retried.pk}/change/" in last
+    assert "being retried" in last
+
+
+def test_dashboard_chart_keeps_its_labels_inside_in_right_to_left(staff_client):
+    """In RTL a start-anchored SVG label ends at its x and hangs off the left edge (the top axis
+    number and the first date were lost): the chart's text runs left to right, anchored at its
+    start, inside the drawing."""
+    ReservationFactory(date=TODAY)
+    content = staff_client.get(DASHBOARD_URL, headers={"accept-language": "ar"}).content.decode()
+    chart = content[content.index('<svg class="chart"') :]
+    chart = chart[: chart.index("</svg>")]
+    svg_tag = chart[: chart.index(">")]
+    assert 'direction="ltr"' in svg_tag
+    assert "direction: ltr" in svg_tag
+    view_box = re.search(r'viewBox="0 0 (\d+)', svg_tag)
+    assert view_box
+    width = float(view_box.group(1))
+    labels = re.findall(r"<text ([^>]*)>([^<]*)</text>", chart)
+    assert len(labels) >= 6  # the top axis number and a date every seven days
+    for attributes, text in labels:
+        assert 'text-anchor="start"' in attributes
+        assert 'direction="ltr"' in attributes
+        found = re.search(r' x="([^"]+)"', " " + attributes)
+        assert found
+        x = float(found.group(1))
+        assert 0 <= x <= width - 8 * len(text)  # room for the text to the right of x
+
+
+def test_queue_card_counts_inbound_messages_being_retried(staff_client):
+    InboundMessageFactory(status="pending")
+    InboundMessageFactory(status="pending", attempts=1, last_error="WhatsAppError: refused")
+    assert dashboard.queue_health().retrying == 1
+    card = staff_client.get(DASHBOARD_URL).content.decode().split('id="queue-health"')[1]
+    assert "1 being retried" in card.split('id="send-health"')[0]

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -518,6 +519,19 @@ def _error_from_response(response: requests.Response) -> WhatsAppError:
 
 # ============================================================================ outbound: HTTP
 _session = requests.Session()
+_ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def describe_request_error(exc: requests.RequestException, url: str) -> str:
+    """What staff need to read when no answer came: which host, and why (refused, timed out...)."""
+    where = urlsplit(url).netloc or url
+    if isinstance(exc, requests.Timeout):
+        return f"no answer from {where} within {TIMEOUT[0]:g} s ({type(exc).__name__})"
+    if isinstance(exc, requests.ConnectionError):
+        found = _ERRNO_REASON.search(str(exc))
+        reason = found.group(1).strip() if found else type(exc).__name__
+        return f"cannot connect to {where}: {reason}"
+    return f"{type(exc).__name__} from {where}"
 
 
 @dataclass(frozen=True)
@@ -550,7 +564,7 @@ def post_messages(
             timeout=TIMEOUT,
         )
     except requests.RequestException as exc:
-        raise WhatsAppError(f"{type(exc).__name__}: {exc}") from exc
+        raise WhatsAppError(describe_request_error(exc, messages_url())) from exc
     if response.status_code >= 400:
         raise _error_from_response(response)
     try:

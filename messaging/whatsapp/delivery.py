@@ -189,6 +189,7 @@ def _apply_status(conv: Conversation, update: StatusUpdate) -> None:
             status_at=at,
             error_code=update.error_code,
             error_message=update.error_message,
+            updated_at=timezone.now(),
         )
         if moved:
             record_event(
@@ -283,6 +284,7 @@ def send_outbound_message(*, conversation: Conversation) -> None:
         body, result = _post_with_template_fallback(body, customer)
     except cloud_api.WhatsAppError as exc:
         if exc.retryable:
+            _note_retryable_error(conversation, exc)
             raise
         _mark_send_failed(conversation, exc)
         return
@@ -293,6 +295,8 @@ def send_outbound_message(*, conversation: Conversation) -> None:
         wa_message_id=result.message_id,
         payload=body,
         message_type=body.get("type", "text"),
+        error_code=None,
+        error_message=None,
         updated_at=now,
     )
     record_event(
@@ -317,13 +321,22 @@ def _post_with_template_fallback(
     return template, cloud_api.post_messages(template, wait_for_slot=wait_for_send_slot)
 
 
+def _note_retryable_error(conversation: Conversation, exc: cloud_api.WhatsAppError) -> None:
+    """Keep why the send failed on the still-queued row: staff see it while it is retried."""
+    Conversation.objects.filter(id=conversation.id, status=Conversation.Status.QUEUED).update(
+        error_code=exc.code, error_message=str(exc), updated_at=timezone.now()
+    )
+
+
 def _mark_send_failed(conversation: Conversation, exc: cloud_api.WhatsAppError) -> None:
     logger.error("message %s cannot be sent: %s", conversation.id, exc)
+    now = timezone.now()
     Conversation.objects.filter(id=conversation.id).update(
         status=Conversation.Status.FAILED,
-        status_at=timezone.now(),
+        status_at=now,
         error_code=exc.code,
         error_message=str(exc),
+        updated_at=now,
     )
     record_event(
         event_type="message_failed",

@@ -8,7 +8,9 @@ page's messages reach the real webhook, signed, shaped exactly like Meta's).
 import hmac
 import json
 import logging
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +27,134 @@ logger = logging.getLogger(__name__)
 GraphAnswer = tuple[int, dict[str, Any]]
 WINDOW = timedelta(hours=24)
 TICKS = ["accepted", "sent", "delivered", "read"]
+
+
+# ============================================================================ approved templates
+@dataclass(frozen=True)
+class ApprovedTemplate:
+    """A template as approved in Meta's WhatsApp Manager: a body with {{1}}... and quick replies."""
+
+    body: str
+    quick_replies: tuple[str, ...] = ()
+
+    @property
+    def parameter_count(self) -> int:
+        return len(set(re.findall(r"\{\{(\d+)\}\}", self.body)))
+
+    def render(self, params: Sequence[str]) -> str:
+        return re.sub(r"\{\{(\d+)\}\}", lambda m: params[int(m.group(1)) - 1], self.body)
+
+
+# The templates the sandbox's "WhatsApp Manager" has approved, by (name, language code): the
+# defaults of REMINDER_TEMPLATES, VACATION_NOTICE_TEMPLATES and WHATSAPP_REENGAGEMENT_TEMPLATE
+# (README, "Configuration"). Submit the same to Meta for production. Quick-reply order matters:
+# the sender attaches its payloads by index (reminders: rm:ok / rm:no / rm:mv).
+APPROVED_TEMPLATES: dict[tuple[str, str], ApprovedTemplate] = {
+    ("appointment_reminder", "en"): ApprovedTemplate(
+        "Reminder from {{1}}: you have an appointment on {{2}} at {{3}}. Will you come?",
+        ("Confirm", "Cancel", "Reschedule"),
+    ),
+    ("appointment_reminder", "ar"): ApprovedTemplate(
+        "تذكير من {{1}}: لديك موعد يوم {{2}} الساعة {{3}}. هل ستحضر؟",
+        ("تأكيد", "إلغاء", "تغيير الموعد"),
+    ),
+    ("vacation_notice", "en"): ApprovedTemplate(
+        "{{1}} is closed on {{2}}, the day of your appointment. We reopen {{3}}. "
+        "Tap Reschedule to choose another time.",
+        ("Reschedule",),
+    ),
+    ("vacation_notice", "ar"): ApprovedTemplate(
+        "{{1}} مغلقة يوم {{2}}، يوم موعدك. نعود للعمل {{3}}. اضغط «تغيير الموعد» لاختيار وقت آخر.",
+        ("تغيير الموعد",),
+    ),
+    ("reengagement", "en"): ApprovedTemplate(
+        "Hello from {{1}}! We have a reply for you: write to us to continue the conversation."
+    ),
+    ("reengagement", "ar"): ApprovedTemplate(
+        "مرحبًا من {{1}}! لدينا رد لك: راسلنا لمتابعة المحادثة."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RenderedTemplate:
+    text: str
+    quick_replies: list[tuple[str, str]]  # (payload, label)
+
+
+def _template_parts(content: dict[str, Any]) -> tuple[list[str], dict[int, str]]:
+    """The body parameters and the quick-reply payloads by button index of a template send."""
+    params: list[str] = []
+    payloads: dict[int, str] = {}
+    for component in content.get("components") or []:
+        if component.get("type") == "body":
+            params = [str(p.get("text", "")) for p in component.get("parameters") or []]
+        elif component.get("type") == "button" and component.get("sub_type") == "quick_reply":
+            index = int(str(component.get("index", "0")))
+            for parameter in component.get("parameters") or []:
+                payloads[index] = str(parameter.get("payload", ""))
+    return params, payloads
+
+
+def check_template(content: dict[str, Any]) -> GraphAnswer | None:
+    """Meta's answer to a template it would refuse (unknown, or the wrong parameters), or None."""
+    name = str(content.get("name", ""))
+    code = str((content.get("language") or {}).get("code", ""))
+    template = APPROVED_TEMPLATES.get((name, code))
+    if template is None:
+        return graph_error(
+            132001,
+            "Template name does not exist in the translation",
+            details=f"template name ({name}) does not exist in {code}",
+            http_status=404,
+        )
+    try:
+        params, payloads = _template_parts(content)
+    except ValueError:
+        return graph_error(131009, "Parameter value is not valid", details="button index")
+    header = [c for c in content.get("components") or [] if c.get("type") == "header"]
+    if header:  # none of these templates has a header to fill
+        return graph_error(
+            132000,
+            "Number of parameters does not match the expected number of params",
+            details="header: the template has no header parameters",
+        )
+    if any(not p.strip() for p in params):
+        return graph_error(
+            131008, "Required parameter is missing", details="body: a parameter is empty"
+        )
+    if len(params) != template.parameter_count:
+        return graph_error(
+            132000,
+            "Number of parameters does not match the expected number of params",
+            details=f"body: number of localizable_params ({len(params)}) does not match the "
+            f"expected number of params ({template.parameter_count})",
+        )
+    if any(index >= len(template.quick_replies) or index < 0 for index in payloads):
+        return graph_error(
+            131009,
+            "Parameter value is not valid",
+            details=f"the template has {len(template.quick_replies)} quick-reply buttons",
+        )
+    return None
+
+
+def render_template(content: dict[str, Any]) -> RenderedTemplate | None:
+    """What the customer's phone shows for an accepted template send (None if unknown)."""
+    name = str(content.get("name", ""))
+    code = str((content.get("language") or {}).get("code", ""))
+    template = APPROVED_TEMPLATES.get((name, code))
+    if template is None or check_template(content) is not None:
+        return None
+    params, payloads = _template_parts(content)
+    return RenderedTemplate(
+        text=template.render(params),
+        # Without a payload, Meta sends the button's label back as the payload.
+        quick_replies=[
+            (payloads.get(index, label), label)
+            for index, label in enumerate(template.quick_replies)
+        ],
+    )
 
 
 def graph_error(
@@ -58,6 +188,8 @@ def accept_graph_request(*, body: bytes, authorization: str, webhook_url: str) -
     if data.get("status") == "read":
         mark_read(message_id=str(data["message_id"]))
         return 200, {"success": True}
+    if data.get("type") == "template" and (refused := check_template(data["template"])):
+        return refused
     recipient = str(data.get("to") or data.get("recipient"))
     wa_id = recipient.lstrip("+") if "." in recipient else "".join(filter(str.isdigit, recipient))
     if data.get("type") != "template" and not window_is_open(wa_id=wa_id):
@@ -155,8 +287,9 @@ def send_as_customer(
 ) -> tuple[SandboxMessage, int]:
     """Write as a customer: post a signed webhook shaped like Meta's; return it and the answer.
 
-    `reply` is a tapped button or list row: {"kind": "button_reply"|"list_reply", "id", "title",
-    "context": wamid of the bot's message}.
+    `reply` is a tapped button or list row: {"kind": "button_reply"|"list_reply"|"button", "id",
+    "title", "context": wamid of the bot's message}; "button" is a template's quick reply, which
+    Meta delivers as a `button` message carrying the payload the template was sent with.
     """
     wa_id = normalize_wa_id(wa_id)
     item: dict[str, Any] = {
@@ -165,12 +298,20 @@ def send_as_customer(
         "timestamp": str(int(timezone.now().timestamp())),
     }
     if reply:
-        kind = reply["kind"] if reply.get("kind") == "list_reply" else "button_reply"
-        item |= {
-            "type": "interactive",
-            "interactive": {"type": kind, kind: {"id": reply["id"], "title": reply["title"]}},
-            "context": {"from": settings.WHATSAPP_PHONE_NUMBER_ID, "id": reply.get("context", "")},
-        }
+        context = {"from": settings.WHATSAPP_PHONE_NUMBER_ID, "id": reply.get("context", "")}
+        if reply.get("kind") == "button":
+            item |= {
+                "type": "button",
+                "button": {"payload": reply["id"], "text": reply["title"]},
+                "context": context,
+            }
+        else:
+            kind = reply["kind"] if reply.get("kind") == "list_reply" else "button_reply"
+            item |= {
+                "type": "interactive",
+                "interactive": {"type": kind, kind: {"id": reply["id"], "title": reply["title"]}},
+                "context": context,
+            }
     else:
         item |= {"type": "text", "text": {"body": text}}
     message = SandboxMessage.objects.create(
@@ -194,16 +335,73 @@ def send_as_customer(
 
 
 def chat_messages(*, wa_id: str, limit: int = 200) -> list[dict[str, Any]]:
-    """The chat page's view of one customer's thread (the latest `limit` messages)."""
+    """The chat page's view of one customer's thread (the latest `limit` messages): each with the
+    text a phone shows and the choices it offers to tap."""
     latest = SandboxMessage.objects.filter(wa_id=wa_id).order_by("-id")[:limit]
-    return [
-        {
-            "id": m.id,
-            "direction": m.direction,
-            "wa_message_id": m.wa_message_id,
-            "status": m.status,
-            "at": timezone.localtime(m.created_at).strftime("%H:%M"),
-            "body": m.body,
-        }
-        for m in reversed(latest)
-    ]
+    thread = []
+    for m in reversed(latest):
+        text, choices = shown_on_phone(m.body, outbound=m.direction == m.Direction.TO_CUSTOMER)
+        thread.append(
+            {
+                "id": m.id,
+                "direction": m.direction,
+                "wa_message_id": m.wa_message_id,
+                "status": m.status,
+                "at": timezone.localtime(m.created_at).strftime("%H:%M"),
+                "text": text,
+                "choices": choices,
+                "body": m.body,
+            }
+        )
+    return thread
+
+
+def shown_on_phone(body: dict[str, Any], *, outbound: bool) -> tuple[str, list[dict[str, str]]]:
+    """A message as the customer's phone shows it: its text, and its buttons or list rows."""
+    kind = str(body.get("type", ""))
+    found = body.get(kind)
+    part: dict[str, Any] = found if isinstance(found, dict) else {}
+    if not outbound:
+        message = cloud_api.parse_message(body, [], {}) if body.get("id") else None
+        return (message.text if message else ""), []
+    if kind == "text":
+        return str(part.get("body", "")), []
+    if kind == "interactive":
+        return _interactive(part)
+    if kind == "template":
+        rendered = render_template(part)
+        if rendered is None:  # refused by the fake Graph API, so never shown; kept readable
+            return f"[template {part.get('name')}]", []
+        choices = [
+            {"kind": "button", "id": payload, "title": label}
+            for payload, label in rendered.quick_replies
+        ]
+        return rendered.text, choices
+    if kind == "location":
+        where = " ".join(str(part.get(k) or "") for k in ("name", "address")).strip()
+        return f"📍 {where} {part.get('latitude')},{part.get('longitude')}".strip(), []
+    return f"[{kind}]", []
+
+
+def _interactive(part: dict[str, Any]) -> tuple[str, list[dict[str, str]]]:
+    text = str((part.get("body") or {}).get("text", ""))
+    action = part.get("action") or {}
+    if part.get("type") == "button":
+        choices = [
+            {"kind": "button_reply", "id": b["reply"]["id"], "title": b["reply"]["title"]}
+            for b in action.get("buttons") or []
+        ]
+    elif part.get("type") == "list":
+        choices = [
+            {
+                "kind": "list_reply",
+                "id": row["id"],
+                "title": row["title"],
+                "description": row.get("description", ""),
+            }
+            for section in action.get("sections") or []
+            for row in section.get("rows") or []
+        ]
+    else:
+        choices = []
+    return text, choices

@@ -31,7 +31,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo staff login: {DEMO_USERNAME} / {DEMO_PASSWORD}  "
-                "at http://127.0.0.1:8000/admin/"
+                f"at {settings.DEV_SERVER_URL}/admin/"
             )
         )
         self.stdout.write(
@@ -43,6 +43,7 @@ class Command(BaseCommand):
         if settings.WHATSAPP_SANDBOX:
             self.stdout.write(
                 self.style.SUCCESS(
-                    "WhatsApp sandbox (talk to the bot as a customer): http://127.0.0.1:8000/sandbox/"
+                    "WhatsApp sandbox (talk to the bot as a customer): "
+                    f"{settings.DEV_SERVER_URL}/sandbox/"
                 )
             )

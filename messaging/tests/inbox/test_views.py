@@ -442,3 +442,18 @@ def test_the_demo_conversation_is_in_the_inbox(staff_client):
 
     seed_demo_data()
     assert staff_client.get(url("inbox")).content.count(b'<li id="c-') == 1
+
+
+@pytest.mark.django_db
+def test_the_transcript_says_why_a_queued_reply_is_being_retried(staff_client):
+    customer = CustomerFactory(wa_id="966501234567")
+    ConversationFactory(
+        customer=customer,
+        role="assistant",
+        status="queued",
+        message="Your appointment",
+        error_message="cannot connect to 127.0.0.1:8000: Connection refused",
+    )
+    page = staff_client.get(url("conversation", customer.wa_id)).content.decode()
+    assert "Being retried after:" in page
+    assert "cannot connect to 127.0.0.1:8000: Connection refused" in page

@@ -189,3 +189,38 @@ def test_the_reengagement_template_moves_the_inbox_too():
     assert template.message_type == "template"
     customer.refresh_from_db()
     assert customer.last_message_at == NOW
+
+
+# ---------------------------------------------------------------------------- send errors
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens once the socket is closed
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_refused_send_says_where_and_why_on_the_queued_row(settings):
+    port = _closed_port()
+    settings.WHATSAPP_API_BASE_URL = f"http://127.0.0.1:{port}/v23.0"
+    store(message_body("wamid.R", "966500000001"))
+    assert services.drain_inbound_queue().retrying == 1
+    reply = Conversation.objects.get(role="assistant")
+    assert reply.status == "queued"
+    assert reply.error_message == f"cannot connect to 127.0.0.1:{port}: Connection refused"
+    assert list(Conversation.objects.retrying()) == [reply]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_retried_send_that_succeeds_clears_its_error(graph):
+    graph.fail_next(503, 131000, "unknown")
+    store(message_body("wamid.R2", "966500000001"))
+    services.drain_inbound_queue()
+    reply = Conversation.objects.get(role="assistant")
+    assert (reply.status, reply.error_code) == ("queued", 131000)
+    assert "(#131000)" in (reply.error_message or "")
+    delivery.send_outbound_message(conversation=reply)
+    reply.refresh_from_db()
+    assert (reply.status, reply.error_code, reply.error_message) == ("sent", None, None)
+    assert not Conversation.objects.retrying().exists()
