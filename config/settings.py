@@ -274,10 +274,20 @@ Q_CLUSTER = {
     "queue_limit": 100,
     "label": "Background tasks",
 }
-if env.str("REDIS_URL", default=""):
-    # Where the ORM broker is the limit (several machines), point the cluster at Redis.
+# Redis instead (README, "Background worker": when to switch): django-q2 keeps its queue in the
+# list `django_q:<Q_CLUSTER_NAME>:q` of this URL's database, so deployments sharing one Redis
+# server need their own database number or cluster name. Redis hands each task out once (no
+# `retry`): a task lost with a killed worker is found again by the sweep, like any lost task.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    try:
+        import redis  # noqa: F401
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "REDIS_URL is set but the redis client is not installed: pip install '.[redis]'"
+        ) from exc
     Q_CLUSTER.pop("orm")
-    Q_CLUSTER["redis"] = env.str("REDIS_URL")
+    Q_CLUSTER["redis"] = REDIS_URL
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
     raise ImproperlyConfigured("Q_TIMEOUT must be lower than Q_RETRY.")
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import dashboard
-from messaging.whatsapp import cloud_api, intake, sandbox
+from messaging.whatsapp import cloud_api, delivery, intake, sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
         return _error(400, "malformed webhook body: nested too deeply")
     try:
         stored = intake.store_webhook(batch=batch)
-    except DatabaseError:
+    except (DatabaseError, delivery.QueueUnavailable):
         logger.exception("webhook not stored (or its worker not woken); Meta will deliver it again")
         return _error(503, "not stored, please retry")
     return JsonResponse(

@@ -14,7 +14,7 @@ from messaging.models import Conversation, InboundMessage, NotificationEvent
 from messaging.tests.conftest import payload
 from messaging.whatsapp import cloud_api, intake
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.broker]
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 

@@ -35,24 +35,16 @@ def store_webhook(*, batch: cloud_api.WebhookBatch) -> Intake:
 
     Messages become queue rows keyed by their wamid and statuses wait in `whatsapp_status_updates`,
     in one transaction with the wake-ups of the tasks that handle them (one queued run per task,
-    not one per POST: `delivery.request_wakeup`). Raises DatabaseError if nothing could be stored
-    (then nothing was), or if a task could not be queued after the rows were (then its wake-up is
-    taken back, so that the redelivery Meta makes after our 503 queues it).
+    not one per POST: `delivery.request_wakeup`); the tasks are queued after that commit.
+    Raises DatabaseError if nothing could be stored (then nothing was), or DatabaseError or
+    `delivery.QueueUnavailable` if a task could not be queued after the rows were (then its
+    wake-up is taken back, so that the redelivery Meta makes after our 503 queues it).
     """
     now = timezone.now()
     tasks = [DRAIN_TASK] if batch.messages else []
     tasks += [STATUS_TASK] if batch.statuses else []
     if connection.vendor == "postgresql" and not batch.errors:
-        for func in _store_in_one_statement(batch, tasks, now):
-            try:
-                with transaction.atomic():  # after the commit (a savepoint in a caller's block)
-                    enqueue(func)
-            except Exception:
-                # Take the wake-up back, so that Meta's redelivery (we answer 503) queues the task;
-                # if even that fails, the sweep deletes it once stale.
-                with suppress(DatabaseError):
-                    clear_wakeup(func)
-                raise
+        woken = _store_in_one_statement(batch, tasks, now)
     else:
         with transaction.atomic():
             _store_with_the_orm(batch, now)
@@ -61,9 +53,19 @@ def store_webhook(*, batch: cloud_api.WebhookBatch) -> Intake:
                     event_type="whatsapp_error",
                     data={"code": error.code, "title": error.title, "details": error.details},
                 )
-            for func in tasks:
-                if request_wakeup(func=func, now=now):
-                    enqueue(func)
+            woken = [func for func in tasks if request_wakeup(func=func, now=now)]
+    for func in woken:
+        try:
+            # In a transaction of its own, which a broker other than the database is told about
+            # as it commits (a savepoint in a caller's block: then as the caller commits).
+            with transaction.atomic():
+                enqueue(func)
+        except Exception:
+            # Take the wake-up back, so that Meta's redelivery (we answer 503) queues the task;
+            # if even that fails, the sweep deletes it once stale.
+            with suppress(DatabaseError):
+                clear_wakeup(func)
+            raise
     return Intake(len(batch.messages), len(batch.statuses), len(batch.errors))
 
 
