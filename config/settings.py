@@ -4,6 +4,7 @@ Every deployment difference is an environment variable (see `.env.example`). A `
 to `manage.py`, if present, is read first; real environment variables win over it.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "customers",
     "reservations",
     "messaging",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -297,6 +299,27 @@ if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
 ICAL_FEED_TOKEN = env.str("ICAL_FEED_TOKEN", default="")
 # Notification events older than this are deleted by a scheduled job (in bounded batches).
 NOTIFICATION_EVENTS_RETENTION_DAYS = env.int("NOTIFICATION_EVENTS_RETENTION_DAYS", default=180)
+
+# ============================================================================ health and metrics
+# For load balancers and Prometheus (README, "Health checks and metrics"). /healthz: the process
+# answers. /readyz: the database answers, a worker ran its heartbeat task (every minute) within
+# HEALTH_MAX_HEARTBEAT_AGE_SECONDS, and the oldest due inbound message has waited less than
+# HEALTH_MAX_QUEUE_LAG_SECONDS; 503 otherwise.
+HEALTH_MAX_HEARTBEAT_AGE_SECONDS = env.int("HEALTH_MAX_HEARTBEAT_AGE_SECONDS", default=180)
+HEALTH_MAX_QUEUE_LAG_SECONDS = env.int("HEALTH_MAX_QUEUE_LAG_SECONDS", default=120)
+# /metrics answers a request bearing METRICS_TOKEN ("Authorization: Bearer <token>"; empty: no
+# token works) or coming from these networks (the client's address as TRUSTED_PROXY_COUNT reads
+# it, so a proxy on this machine does not make every visitor local). Default: loopback only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(net, strict=False)
+        for net in env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+# Probes come by address from inside (a load balancer, Prometheus), not through the https proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # ============================================================================ logging
 LOGGING = {

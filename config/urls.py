@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("schedule/", include("reservations.urls")),
+    path("", include("monitoring.urls")),  # /healthz, /readyz, /metrics
     path("", include("messaging.urls")),  # /webhooks/whatsapp/ and the sandbox (/sandbox/)
 ]

@@ -48,8 +48,7 @@ def run_commit_hooks() -> None:
     """Do what the code under test left for its commit (telling Redis about its tasks): the
     test's own transaction, which holds the code's, never commits."""
     while connection.run_on_commit:
-        _savepoints, callback, _robust = connection.run_on_commit.pop(0)
-        callback()
+        connection.run_on_commit.pop(0)[1]()  # (savepoint ids, callback, robust)
 
 
 @pytest.fixture
