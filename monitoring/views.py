@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from config.permissions import client_ip
 from monitoring import metrics as clinic_metrics
@@ -43,7 +43,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, for the METRICS_TOKEN bearer or METRICS_ALLOWED_NETWORKS."""
     if not may_read_metrics(request):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")
-    return HttpResponse(clinic_metrics.render(), content_type=CONTENT_TYPE_LATEST)
+    # The classic text format every Prometheus reads (the names are plain ASCII).
+    return HttpResponse(clinic_metrics.render(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 def may_read_metrics(request: HttpRequest) -> bool:
