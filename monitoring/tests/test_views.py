@@ -13,6 +13,8 @@ from config.tests.test_wsgi import call, keep_the_test_connection  # noqa: F401 
 from messaging.tests.factories import InboundMessageFactory
 from monitoring import tasks
 
+pytestmark = pytest.mark.broker  # readiness asks Redis too when it is the broker
+
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 OUTSIDE = "203.0.113.5"
 
