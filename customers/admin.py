@@ -72,7 +72,15 @@ class CustomerAdmin(admin.ModelAdmin):
     def display_age(self, obj: Customer) -> int | None:
         return obj.current_age()
 
-    @admin.action(description=_("Erase selected customers and their data"), permissions=["delete"])
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        """A customer is erased (the action), not deleted: their reservations are protected and
+        their messages are read-only logs, so the plain delete could never succeed."""
+        return False
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("customers.delete_customer")
+
+    @admin.action(description=_("Erase selected customers and their data"), permissions=["erase"])
     def erase_customers(
         self, request: HttpRequest, queryset: QuerySet[Customer]
     ) -> HttpResponse | None:

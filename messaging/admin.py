@@ -246,7 +246,7 @@ class ReminderAdmin(ReadOnlyAdmin):
 
 @admin.register(VacationNotice)
 class VacationNoticeAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "customer", "vacation", "day"]
+    list_display = ["created_at", "customer", "vacation_start", "vacation_end", "vacation", "day"]
     list_select_related = ["customer", "vacation"]
     search_fields = ["=customer__wa_id"]
     ordering = ["-created_at", "-id"]
@@ -254,7 +254,15 @@ class VacationNoticeAdmin(ReadOnlyAdmin):
 
 @admin.register(VacationNotification)
 class VacationNotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "reservation", "vacation", "created_by", "conversation"]
+    list_display = [
+        "created_at",
+        "reservation",
+        "vacation_start",
+        "vacation_end",
+        "vacation",
+        "created_by",
+        "conversation",
+    ]
     list_select_related = ["reservation", "vacation", "conversation"]
     search_fields = ["=reservation__customer__wa_id"]
     ordering = ["-created_at", "-id"]

@@ -16,6 +16,7 @@ from messaging.models import VacationNotice, VacationNotification
 from messaging.reminders.sending import reminder_choice, template_setting
 from messaging.whatsapp import outgoing
 from messaging.whatsapp.delivery import SEND_TASK, enqueue, record_outbound
+from reservations.closures import Closure, vacation_closure
 from reservations.models import Reservation, VacationPeriod
 from reservations.vacations import reservations_in_vacation
 
@@ -27,10 +28,12 @@ def running_vacation(day: date) -> VacationPeriod | None:
 
 
 def notice_text(vacation: VacationPeriod, *, language: str) -> str:
-    """The notice in `language`: the dates, and the reopening or "until further notice"."""
+    """The notice in `language`: the dates, and the reopening or "until further notice" (chained
+    vacations and the closed days after them count as one closure)."""
+    closure = vacation_closure(vacation=vacation)
     with override(language):
-        start = format_day(vacation.start_date, language=language)
-        if vacation.end_date is None or vacation.reopens_on is None:
+        start = format_day(closure.start, language=language)
+        if closure.last_vacation_day is None or closure.reopens_on is None:
             text = _("We are closed for a vacation from %(start)s until further notice.") % {
                 "start": start
             }
@@ -39,8 +42,8 @@ def notice_text(vacation: VacationPeriod, *, language: str) -> str:
                 "We are closed for a vacation from %(start)s to %(end)s. We reopen on %(reopen)s."
             ) % {
                 "start": start,
-                "end": format_day(vacation.end_date, language=language),
-                "reopen": format_day(vacation.reopens_on, language=language),
+                "end": format_day(closure.last_vacation_day, language=language),
+                "reopen": format_day(closure.reopens_on, language=language),
             }
         if settings.VACATION_ALLOW_BOOKING_AFTER:
             return text + "\n" + _("You can still book a visit for after the reopening.")
@@ -65,14 +68,17 @@ def take_vacation_notice(
     return [outgoing.text(notice_text(vacation, language=language))]
 
 
-def vacation_message(*, reservation: Reservation, vacation: VacationPeriod) -> outgoing.Outgoing:
+def vacation_message(
+    *, reservation: Reservation, vacation: VacationPeriod, closure: Closure | None = None
+) -> outgoing.Outgoing:
+    """The template telling the customer `vacation` falls on their appointment, with the day the
+    clinic reopens (`closure`, computed once by a caller that sends many)."""
     language = reservation.customer.message_language
     name, code = template_setting(settings.VACATION_NOTICE_TEMPLATES, language)
+    reopens_on = (closure or vacation_closure(vacation=vacation)).reopens_on
     with override(language):
         reopen = (
-            format_day(vacation.reopens_on, language=language)
-            if vacation.reopens_on
-            else _("until further notice")
+            format_day(reopens_on, language=language) if reopens_on else _("until further notice")
         )
     return outgoing.template(
         name,
@@ -87,6 +93,7 @@ def notify_vacation_customers(*, vacation: VacationPeriod, by: str) -> int:
     """Send each customer whose appointment the vacation falls on the template offering to
     rebook, once per reservation and vacation; return how many were sent now."""
     today = timezone.localdate()
+    closure = vacation_closure(vacation=vacation)
     sent = 0
     for reservation in reservations_in_vacation(vacation=vacation, today=today).select_related(
         "customer"
@@ -98,7 +105,7 @@ def notify_vacation_customers(*, vacation: VacationPeriod, by: str) -> int:
         )
         if not created:
             continue
-        message = vacation_message(reservation=reservation, vacation=vacation)
+        message = vacation_message(reservation=reservation, vacation=vacation, closure=closure)
         conversation, _created = record_outbound(
             customer=reservation.customer,
             message=message,

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -6,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +15,7 @@ from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from customers.models import Customer
-from reservations import exports, services, vacations
+from reservations import closures, exports, services, vacations
 from reservations.models import (
     BookingRules,
     OpeningInterval,
@@ -27,6 +29,102 @@ from reservations.models import (
 
 class _DryRun(Exception):  # noqa: N818 - a control-flow signal, not an error
     """Raised inside a savepoint to undo a booking that only checked the rules."""
+
+
+class _Impact(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised inside a savepoint to undo a change staff must confirm first."""
+
+    def __init__(self, outside: dict[int, str]) -> None:
+        self.outside = outside
+
+
+IMPACT_CONFIRMED = "_confirm_impact"
+IMPACT_REASONS = {
+    closures.VACATION: _("on a vacation"),
+    closures.CLOSED: _("the clinic is closed that day"),
+    closures.OUTSIDE_HOURS: _("outside the opening hours"),
+}
+
+
+class ScheduleImpactMixin(admin.ModelAdmin):
+    """Before a change to the opening hours, a season or the vacations is kept (a save, an
+    inline row removed, a delete), staff see the active reservations it leaves outside the
+    hours and what happens to them, and choose to go on.
+
+    The admin's own view runs in a savepoint; if it saved and reservations that were inside the
+    hours are now outside, the savepoint is rolled back and a page lists them, with a form that
+    posts the same data again with `_confirm_impact`."""
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        parent = super().changeform_view
+        return self._confirm_impact(
+            request, lambda: parent(request, object_id, form_url, extra_context)
+        )
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        parent = super().delete_view
+        return self._confirm_impact(request, lambda: parent(request, object_id, extra_context))
+
+    def _confirm_impact(
+        self, request: HttpRequest, view: Callable[[], HttpResponse]
+    ) -> HttpResponse:
+        if request.method != "POST" or request.POST.get(IMPACT_CONFIRMED):
+            return view()
+        today = timezone.localdate()
+        before = closures.reservations_outside_hours(start=today)
+        queued = len(_queued_messages(request))
+        try:
+            with transaction.atomic():
+                response = view()
+                if response.status_code != 302:  # the form had errors, or asks first itself
+                    return response
+                after = closures.reservations_outside_hours(start=today)
+                newly = {pk: why for pk, why in after.items() if pk not in before}
+                if newly:
+                    raise _Impact(newly)
+                return response
+        except _Impact as impact:
+            del _queued_messages(request)[queued:]  # "changed successfully": it was not
+            return self._impact_page(request, impact.outside)
+
+    def _impact_page(self, request: HttpRequest, outside: dict[int, str]) -> HttpResponse:
+        reservations = list(
+            Reservation.objects.filter(pk__in=outside)
+            .select_related("customer")
+            .order_by("date", "time_slot", "id")
+        )
+        return TemplateResponse(
+            request,
+            "admin/reservations/schedule_impact.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("These reservations would fall outside the clinic's hours"),
+                "opts": self.model._meta,
+                "rows": [(r, IMPACT_REASONS[outside[r.pk]]) for r in reservations],
+                "posted": [
+                    (name, value)
+                    for name, values in request.POST.lists()
+                    if name != "csrfmiddlewaretoken"
+                    for value in values
+                ],
+                "confirm_field": IMPACT_CONFIRMED,
+                "back": request.get_full_path(),
+            },
+        )
+
+
+def _queued_messages(request: HttpRequest) -> list[Any]:
+    """The messages this request added so far (the storage's own list)."""
+    storage: Any = messages.get_messages(request)
+    return storage._queued_messages
 
 
 class ReservationAdminForm(forms.ModelForm):
@@ -144,6 +242,12 @@ class ReservationAdmin(admin.ModelAdmin):
             [] if obj.is_active else ["date", "time_slot", "type"]
         )
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        """Reservations are cancelled, never deleted: the history, the capacity counts and the
+        events stay true, and their reminders and vacation notifications (read-only logs) would
+        refuse the delete anyway. Erasing a customer anonymises theirs."""
+        return False
+
     def save_model(self, request: HttpRequest, obj: Reservation, form: Any, change: bool) -> None:
         """Book or move through the services (the form checked the rules already)."""
         if change and not {"date", "time_slot", "type"} & set(form.changed_data):
@@ -214,7 +318,7 @@ class ReservationInline(admin.TabularInline):
 
 
 @admin.register(VacationPeriod)
-class VacationPeriodAdmin(admin.ModelAdmin):
+class VacationPeriodAdmin(ScheduleImpactMixin):
     list_display = ["title", "start_date", "end_date", "duration_days", "updated_at"]
     list_display_links = ["title", "start_date"]
     search_fields = ["title"]
@@ -266,7 +370,7 @@ class OpeningIntervalInline(admin.TabularInline):
 
 
 @admin.register(WeeklySchedule)
-class WeeklyScheduleAdmin(admin.ModelAdmin):
+class WeeklyScheduleAdmin(ScheduleImpactMixin):
     list_display = ["name", "start_date", "end_date", "slot_minutes", "is_normal_week"]
     list_display_links = ["name"]
     fields = ["name", "start_date", "end_date", "slot_minutes"]

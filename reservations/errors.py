@@ -120,4 +120,4 @@ class PastReservationError(BookingError):
 
 class FutureAttendanceError(BookingError):
     code = "future_attendance"
-    message = gettext_noop("Attendance can only be marked on the day of the visit or after it.")
+    message = gettext_noop("Attendance can only be marked once the appointment has started.")

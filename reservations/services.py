@@ -72,10 +72,12 @@ __all__ = [
     "VacationError",
     "available_slots",
     "cancel_reservation",
+    "confirm_reservation",
     "load_calendar",
     "mark_attendance",
     "modify_reservation",
     "nearest_available_slots",
+    "reinstate_reservation",
     "reserve_slot",
     "schedule_days",
 ]
@@ -257,8 +259,17 @@ def reserve_slot(
     cancelled.cancelled_source = None
     cancelled.type = type
     cancelled.source = source
+    cancelled.confirmed_at = None  # a new booking: confirmed again by the next reminder
     cancelled.save(
-        update_fields=["status", "cancelled_at", "cancelled_source", "type", "source", "updated_at"]
+        update_fields=[
+            "status",
+            "cancelled_at",
+            "cancelled_source",
+            "type",
+            "source",
+            "confirmed_at",
+            "updated_at",
+        ]
     )
     _record(
         "reservation_reinstated",
@@ -305,8 +316,10 @@ def modify_reservation(
     _check_slot(calendar, date, time_slot, type=new_type, for_staff=for_staff, exclude=current)
 
     before = _describe(current)
+    if (current.date, current.time_slot) != (date, time_slot):
+        current.confirmed_at = None  # the customer confirmed the old time, not this one
     current.date, current.time_slot, current.type = date, time_slot, new_type
-    current.save(update_fields=["date", "time_slot", "type", "updated_at"])
+    current.save(update_fields=["date", "time_slot", "type", "confirmed_at", "updated_at"])
     _record("reservation_updated", current, source=source, previous=before)
     _sync(reservation, current)
     return current
@@ -335,11 +348,62 @@ def cancel_reservation(
 
 
 @transaction.atomic
+def reinstate_reservation(
+    *, reservation: Reservation, source: str, allow_past: bool = False
+) -> Reservation:
+    """Undo a cancellation: the same reservation (its type, who booked it, its confirmation)
+    active again, if its slot still takes it under the rules of `source` (staff: the staff
+    limit) and the customer has not booked that slot again since. One that has started comes
+    back only for staff passing `allow_past=True` (as for cancelling it); nothing can be booked
+    into the past, so no limit applies then. Reinstating an active reservation changes nothing."""
+    _check_source(source)
+    for_staff = source == Source.STAFF
+    customer = _lock_customer(reservation.customer_id)
+    if customer.is_blocked and not for_staff:
+        raise CustomerBlockedError()
+    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if current.is_active:
+        return current
+    _lock_slot(current.date, current.time_slot)
+    mine = Reservation.objects.active().for_customer(customer.wa_id)
+    if mine.filter(date=current.date, time_slot=current.time_slot).exists():
+        raise AlreadyBookedError()
+    if current.has_started:
+        if not (allow_past and for_staff):
+            raise PastReservationError()
+    else:
+        calendar = load_calendar(start=current.date, end=current.date)
+        _check_slot(
+            calendar, current.date, current.time_slot, type=current.type, for_staff=for_staff
+        )
+        if not for_staff:
+            limit = calendar.rules.max_upcoming_per_customer
+            held = list(mine.upcoming()[:limit])
+            if len(held) >= limit:
+                raise CustomerLimitError(reservations=held)
+    previously_cancelled_at = current.cancelled_at
+    current.status = Reservation.Status.ACTIVE
+    current.cancelled_at = None
+    current.cancelled_source = None
+    current.save(update_fields=["status", "cancelled_at", "cancelled_source", "updated_at"])
+    _record(
+        "reservation_reinstated",
+        current,
+        source=source,
+        previously_cancelled_at=previously_cancelled_at.isoformat()
+        if previously_cancelled_at
+        else None,
+    )
+    _sync(reservation, current)
+    return current
+
+
+@transaction.atomic
 def mark_attendance(
     *, reservation: Reservation, attendance: str | None, source: str
 ) -> Reservation:
     """Record that the customer arrived or did not come (None clears a mis-tap). Only for active
-    reservations of today or earlier; marking the same value again changes nothing."""
+    reservations that have started; marking the same value again changes nothing."""
     _check_source(source)
     if attendance is not None and attendance not in Reservation.Attendance.values:
         raise ValueError(
@@ -348,7 +412,7 @@ def mark_attendance(
     current = Reservation.objects.select_for_update().get(pk=reservation.pk)
     if not current.is_active:
         raise NotActiveError()
-    if current.date > timezone.localdate():
+    if attendance is not None and not current.has_started:
         raise FutureAttendanceError()
     if current.attendance != attendance:
         previous = current.attendance
@@ -364,6 +428,24 @@ def mark_attendance(
         )
     reservation.attendance, reservation.attendance_at = current.attendance, current.attendance_at
     reservation.updated_at = current.updated_at
+    return current
+
+
+@transaction.atomic
+def confirm_reservation(*, reservation: Reservation, source: str) -> Reservation:
+    """Record that the customer will come (a reminder's Confirm). Only for active reservations
+    that have not started; confirming again changes nothing."""
+    _check_source(source)
+    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if not current.is_active:
+        raise NotActiveError()
+    if current.has_started:
+        raise PastReservationError()
+    if current.confirmed_at is None:
+        current.confirmed_at = timezone.now()
+        current.save(update_fields=["confirmed_at", "updated_at"])
+        _record("reservation_confirmed", current, source=source)
+    reservation.confirmed_at, reservation.updated_at = current.confirmed_at, current.updated_at
     return current
 
 
@@ -482,6 +564,14 @@ def _record(event_type: str, reservation: Reservation, *, source: str, **extra: 
 
 def _sync(target: Reservation, source: Reservation) -> None:
     """Bring the caller's instance up to date with the row that was written."""
-    for name in ("date", "time_slot", "type", "status", "cancelled_at", "cancelled_source"):
+    for name in (
+        "date",
+        "time_slot",
+        "type",
+        "status",
+        "cancelled_at",
+        "cancelled_source",
+        "confirmed_at",
+    ):
         setattr(target, name, getattr(source, name))
     target.updated_at = source.updated_at

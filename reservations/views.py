@@ -15,14 +15,21 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
+    QueryDict,
 )
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import condition, require_GET, require_POST
+from django.views.decorators.http import (
+    condition,
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
 from config.permissions import staff_required
 from reservations import exports, services, vacations
@@ -121,13 +128,50 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required("reservations.change_reservation")
-@require_POST
+@require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    reservation = get_object_or_404(Reservation, pk=pk)
+    """GET asks first (a page of its own, so it works without JavaScript and changes nothing);
+    its form POSTs the cancellation, which comes back with an undo."""
+    reservation = get_object_or_404(Reservation.objects.select_related("customer"), pk=pk)
+    if request.method == "GET":
+        return render(
+            request,
+            "reservations/cancel.html",
+            {"reservation": reservation, "next": _next_url(request, request.GET, reservation)},
+        )
     form = CancelForm(request.POST)
     form.is_valid()  # a checkbox: never invalid
+    allow_past = form.cleaned_data.get("allow_past", False)
     try:
         services.cancel_reservation(
+            reservation=reservation, source=Source.STAFF, allow_past=allow_past
+        )
+    except services.BookingError as exc:
+        _refused(request, exc)
+        return _back(request, reservation.date)
+    undo = render_to_string(
+        "reservations/_undo.html",
+        {
+            "text": _("Cancelled %(reservation)s.") % {"reservation": _label(reservation)},
+            "reservation": reservation,
+            "allow_past": allow_past,
+            "next": _next_url(request, request.POST, reservation),
+        },
+        request=request,
+    )
+    messages.success(request, undo)  # rendered safe: the message carries the Undo button
+    return _back(request, reservation.date)
+
+
+@staff_required("reservations.change_reservation")
+@require_POST
+def reinstate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo a cancellation, if the slot still takes the reservation (the engine's rules)."""
+    reservation = get_object_or_404(Reservation.objects.select_related("customer"), pk=pk)
+    form = CancelForm(request.POST)
+    form.is_valid()
+    try:
+        services.reinstate_reservation(
             reservation=reservation,
             source=Source.STAFF,
             allow_past=form.cleaned_data.get("allow_past", False),
@@ -136,7 +180,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
         _refused(request, exc)
         return _back(request, reservation.date)
     messages.success(
-        request, _("Cancelled %(reservation)s.") % {"reservation": _label(reservation)}
+        request, _("%(reservation)s is booked again.") % {"reservation": _label(reservation)}
     )
     return _back(request, reservation.date)
 
@@ -242,9 +286,21 @@ def _label(reservation: Reservation) -> str:
 def _back(request: HttpRequest, day: date | None = None) -> HttpResponseRedirect:
     """Back to the page the form was on, or to the day view of `day`."""
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
+    if _safe(request, target):
         return HttpResponseRedirect(target)
     url = reverse("reservations:day")
     return HttpResponseRedirect(f"{url}?date={day.isoformat()}" if day else url)
+
+
+def _next_url(request: HttpRequest, data: QueryDict, reservation: Reservation) -> str:
+    """The page to go back to (given by `next`, if it is ours), else the reservation's day."""
+    target = data.get("next", "")
+    if _safe(request, target):
+        return target
+    return f"{reverse('reservations:day')}?date={reservation.date.isoformat()}"
+
+
+def _safe(request: HttpRequest, target: str) -> bool:
+    return url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )

@@ -1,6 +1,7 @@
 """The automated-messaging switch, reminders, and vacation notices and notifications."""
 
 from datetime import date, datetime, time
+from typing import Any
 
 from django.db import models
 from django.db.models.functions import Now
@@ -147,12 +148,18 @@ class VacationNotice(models.Model):
         related_name="+",
         verbose_name=_("customer"),
     )
+    # Deleting the vacation keeps the notice (the customer was told; staff may need to say the
+    # clinic opens after all), with the vacation's dates copied below.
     vacation = models.ForeignKey(
         "reservations.VacationPeriod",
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("vacation"),
     )
+    vacation_start = models.DateField(_("vacation's first day"))
+    vacation_end = models.DateField(_("vacation's last day"), null=True, blank=True)
     # The vacation's first day when the notice goes once per vacation, else the day it went.
     day = models.DateField(_("day"))
     created_at = models.DateTimeField(_("sent"), default=timezone.now, db_default=Now())
@@ -170,6 +177,10 @@ class VacationNotice(models.Model):
     def __str__(self) -> str:
         return f"{self.customer_id} {self.day:%Y-%m-%d}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        _copy_vacation_dates(self)
+        super().save(*args, **kwargs)
+
 
 class VacationNotification(models.Model):
     """Staff told the customer of an active reservation that a vacation falls on it (once)."""
@@ -182,12 +193,17 @@ class VacationNotification(models.Model):
         related_name="+",
         verbose_name=_("reservation"),
     )
+    # Deleting the vacation keeps the notification (the message went), with its dates copied.
     vacation = models.ForeignKey(
         "reservations.VacationPeriod",
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("vacation"),
     )
+    vacation_start = models.DateField(_("vacation's first day"))
+    vacation_end = models.DateField(_("vacation's last day"), null=True, blank=True)
     conversation = models.ForeignKey(
         Conversation,
         on_delete=models.SET_NULL,
@@ -210,4 +226,16 @@ class VacationNotification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reservation_id} / {self.vacation_id}"
+        return f"{self.reservation_id} / {self.vacation_start:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        _copy_vacation_dates(self)
+        super().save(*args, **kwargs)
+
+
+def _copy_vacation_dates(row: VacationNotice | VacationNotification) -> None:
+    """Keep the vacation's dates on the row, so that it still says which days it was about once
+    the vacation is deleted."""
+    if row.vacation is not None and row._state.adding:
+        row.vacation_start = row.vacation.start_date
+        row.vacation_end = row.vacation.end_date

@@ -1,5 +1,7 @@
 """When reminders are due, and planning them: one row per reservation and kind, re-planned when
-the reservation moves, cancelled with it (sending: messaging.reminders.sending)."""
+the reservation moves, cancelled with it or while it cannot take place as booked (attendance
+marked, a vacation, the hours changed), planned again when it can (sending:
+messaging.reminders.sending, which checks the same at send time)."""
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -9,9 +11,20 @@ from django.utils import timezone
 
 from messaging.events import record_event
 from messaging.models import Reminder
+from reservations import closures
 from reservations.models import Reservation
 
 CANCELLED_REASON = "the reservation was cancelled"
+ATTENDANCE_REASON = "attendance is already marked"
+CONFIRMED_REASON = "the customer confirmed"
+# Why an active reservation's reminders are not sent: the hours or a vacation no longer hold it.
+OUTSIDE_REASONS = {
+    closures.VACATION: "the appointment falls in a vacation",
+    closures.CLOSED: "the clinic is closed that day",
+    closures.OUTSIDE_HOURS: "the appointment is outside the opening hours",
+}
+# Reasons planning may undo: once the reservation is active and inside the hours again.
+REVIVABLE_REASONS = frozenset({CANCELLED_REASON, ATTENDANCE_REASON, *OUTSIDE_REASONS.values()})
 
 
 # ============================================================================ when
@@ -65,8 +78,11 @@ class PlanResult:
 
 
 def plan_reminders(*, now: datetime | None = None) -> PlanResult:
-    """Create the reminders of the coming days' active reservations, re-plan moved ones and
-    cancel those of cancelled reservations (safe to run again, or twice at once)."""
+    """Bring the reminders of the coming days' reservations in line with them: create the missing
+    ones, re-plan moved ones, cancel those that must not go (the reservation cancelled, its
+    attendance marked, a vacation or the hours leaving it outside) and plan again the ones whose
+    reason went away (a reservation reinstated, a vacation removed). Safe to run again, or twice
+    at once."""
     now = now or timezone.now()
     kinds = enabled_kinds()
     today = timezone.localdate(now)
@@ -81,25 +97,52 @@ def plan_reminders(*, now: datetime | None = None) -> PlanResult:
         (r.reservation_id, r.kind): r
         for r in Reminder.objects.filter(reservation__in=reservations, kind__in=kinds)
     }
-    planned = replanned = 0
+    outside = closures.reservations_outside_hours(
+        start=today, ids=[r.pk for r in reservations if not r.attendance]
+    )
+    planned = replanned = cancelled = 0
     for reservation in reservations:
+        held = ATTENDANCE_REASON if reservation.attendance else None
+        if reservation.pk in outside:
+            held = OUTSIDE_REASONS[outside[reservation.pk]]
         for kind in kinds:
             reminder = existing.get((reservation.pk, kind))
-            if reminder is None:
+            if held is not None:
+                if reminder is None:
+                    continue
+                cancelled += _hold(reminder, held, now)
+            elif reminder is None:
                 planned += _create(reservation, kind)
             elif not reminder.matches_slot(reservation.date, reservation.time_slot):
                 replan_reminder(reminder=reminder, reservation=reservation)
+                replanned += 1
+            elif reminder.status == Reminder.Status.CANCELLED and reminder.reason in (
+                REVIVABLE_REASONS
+            ):
+                replan_reminder(reminder=reminder, reservation=reservation, moved=False)
                 replanned += 1
             elif reminder.status == Reminder.Status.PLANNED:
                 due = due_at_for(reservation, kind)
                 if reminder.due_at != due:  # the setting changed
                     Reminder.objects.filter(id=reminder.id).update(due_at=due, updated_at=now)
-    cancelled = (
+    cancelled += (
         Reminder.objects.planned()
         .filter(reservation__status=Reservation.Status.CANCELLED)
         .update(status=Reminder.Status.CANCELLED, reason=CANCELLED_REASON, updated_at=now)
     )
     return PlanResult(planned, replanned, cancelled)
+
+
+def _hold(reminder: Reminder, reason: str, now: datetime) -> int:
+    """Cancel a planned reminder (or re-word a cancelled one) with `reason`; planning sends it
+    again once the reason is gone."""
+    if reminder.status not in (Reminder.Status.PLANNED, Reminder.Status.CANCELLED):
+        return 0  # sent, skipped or failed: what happened stays on record
+    if (reminder.status, reminder.reason) == (Reminder.Status.CANCELLED, reason):
+        return 0
+    return Reminder.objects.filter(id=reminder.id, status=reminder.status).update(
+        status=Reminder.Status.CANCELLED, reason=reason, next_attempt_at=None, updated_at=now
+    )
 
 
 def _create(reservation: Reservation, kind: str) -> int:
@@ -118,8 +161,9 @@ def _create(reservation: Reservation, kind: str) -> int:
     return int(created)
 
 
-def replan_reminder(*, reminder: Reminder, reservation: Reservation) -> None:
-    """Plan a reminder again for the reservation's new slot (what went for the old one is past)."""
+def replan_reminder(*, reminder: Reminder, reservation: Reservation, moved: bool = True) -> None:
+    """Plan a reminder again for the reservation's new slot (what went for the old one is past),
+    or, with `moved=False`, for the same slot after the reason it was cancelled went away."""
     due = due_at_for(reservation, reminder.kind)
     Reminder.objects.filter(id=reminder.id).update(
         slot_date=reservation.date,
@@ -141,7 +185,7 @@ def replan_reminder(*, reminder: Reminder, reservation: Reservation) -> None:
             "reservation_id": reservation.pk,
             "kind": reminder.kind,
             "due_at": due.isoformat(),
-            "moved": True,
+            "moved": moved,
         },
         wa_id=reservation.customer_id,
     )

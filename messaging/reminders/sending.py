@@ -7,8 +7,9 @@ reminder waits, and is dropped with a reason once it could no longer arrive in t
 """
 
 import logging
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -19,7 +20,10 @@ from messaging.bot.formatting import format_day, format_time
 from messaging.events import record_event
 from messaging.models import Conversation, MessagingSettings, Reminder
 from messaging.reminders.planning import (
+    ATTENDANCE_REASON,
     CANCELLED_REASON,
+    CONFIRMED_REASON,
+    OUTSIDE_REASONS,
     due_at_for,
     enabled_kinds,
     next_local_midnight,
@@ -29,7 +33,8 @@ from messaging.reminders.planning import (
 )
 from messaging.whatsapp import cloud_api, outgoing
 from messaging.whatsapp.delivery import record_outbound, send_outbound_message
-from reservations.models import Reservation, VacationPeriod
+from reservations import closures, services
+from reservations.models import Reservation, Source, VacationPeriod
 
 logger = logging.getLogger(__name__)
 
@@ -88,13 +93,11 @@ class Blocks:
 
     paused: bool  # by staff
     closed_until: datetime | None  # a vacation runs today: look again then
-    vacations: list[VacationPeriod]  # today's and later ones (appointments inside are dropped)
-
-    def on_vacation(self, day: date) -> bool:
-        return any(v.covers(day) for v in self.vacations)
+    # Reservations (of the reminders at hand) that a vacation or the hours leave outside, and why.
+    outside: Mapping[int, str] = field(default_factory=dict)
 
 
-def _blocks(now: datetime) -> Blocks:
+def _blocks(now: datetime, reminders: list[Reminder]) -> Blocks:
     today = timezone.localdate(now)
     paused = MessagingSettings.objects.filter(automated_paused=True).exists()
     vacations = list(
@@ -102,12 +105,16 @@ def _blocks(now: datetime) -> Blocks:
     )
     closed_until = None
     running = [v for v in vacations if v.covers(today)]
-    if any(v.reopens_on is None for v in running):  # open-ended: look again tomorrow
-        closed_until = next_local_midnight(now)
-    elif running:
-        reopens = max(v.reopens_on for v in running if v.reopens_on)
-        closed_until = timezone.make_aware(datetime.combine(reopens, time()))
-    return Blocks(paused, closed_until, vacations)
+    if running:  # chained vacations are one closure: wait for the end of the last one
+        last = closures.vacation_closure(vacation=running[0]).last_vacation_day
+        if last is None:  # open-ended: look again tomorrow
+            closed_until = next_local_midnight(now)
+        else:
+            closed_until = timezone.make_aware(datetime.combine(last + timedelta(days=1), time()))
+    outside = closures.reservations_outside_hours(
+        start=today, ids=[reminder.reservation_id for reminder in reminders]
+    )
+    return Blocks(paused, closed_until, outside)
 
 
 def decide(reminder: Reminder, *, now: datetime, blocks: Blocks) -> Decision:
@@ -116,15 +123,19 @@ def decide(reminder: Reminder, *, now: datetime, blocks: Blocks) -> Decision:
     reservation = reminder.reservation
     if not reservation.is_active:
         return Decision("cancel", CANCELLED_REASON)
+    if reservation.attendance:
+        return Decision("cancel", ATTENDANCE_REASON)
     if not reminder.matches_slot(reservation.date, reservation.time_slot):
         return Decision("replan", "the reservation moved")
+    if reminder.kind == Reminder.Kind.HOURS_BEFORE and reservation.confirmed_at is not None:
+        return Decision("skip", CONFIRMED_REASON)
     latest = reservation.starts_at - timedelta(minutes=settings.REMINDER_MIN_NOTICE_MINUTES)
     if now >= latest:
         return Decision("skip", "too late: the appointment is too close")
     if reservation.customer.is_blocked:
         return Decision("skip", "the customer is blocked")
-    if blocks.on_vacation(reservation.date):
-        return Decision("skip", "the appointment falls in a vacation")
+    if reservation.pk in blocks.outside:  # planning sends it after all if that changes
+        return Decision("cancel", OUTSIDE_REASONS[blocks.outside[reservation.pk]])
     if (
         reminder.kind == Reminder.Kind.DAY_BEFORE
         and Reminder.Kind.HOURS_BEFORE in enabled_kinds()
@@ -170,8 +181,9 @@ def _preview(now: datetime) -> list[Outcome]:
     try:
         with transaction.atomic():
             plan_reminders(now=now)
-            blocks = _blocks(now)
-            for reminder in _due(now):
+            due = _due(now)
+            blocks = _blocks(now, due)
+            for reminder in due:
                 decision = decide(reminder, now=now, blocks=blocks)
                 outcomes.append(_outcome(reminder, decision, dry_run=True))
             raise _DryRun
@@ -196,7 +208,6 @@ def _claim(now: datetime) -> tuple[list[Outcome], list[Reminder]]:
     """
     outcomes: list[Outcome] = []
     claimed: list[Reminder] = []
-    blocks = _blocks(now)
     with transaction.atomic():
         rows = list(
             Reminder.objects.due(now)
@@ -204,6 +215,7 @@ def _claim(now: datetime) -> tuple[list[Outcome], list[Reminder]]:
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("due_at", "id")[:BATCH]
         )
+        blocks = _blocks(now, rows)
         for reminder in rows:
             decision = decide(reminder, now=now, blocks=blocks)
             if decision.action == "send":
@@ -323,12 +335,11 @@ def _result(reminder: Reminder, action: str, detail: str = "") -> Outcome:
 
 
 # ============================================================================ the customer's answer
+@transaction.atomic
 def confirm_reservation(*, reservation: Reservation) -> None:
-    """The customer confirmed they will come (kept on the reservation's reminders)."""
-    now = timezone.now()
-    Reminder.objects.filter(reservation=reservation).update(confirmed_at=now, updated_at=now)
-    record_event(
-        event_type="reservation_confirmed",
-        data={"reservation_id": reservation.pk},
-        wa_id=reservation.customer_id,
+    """The customer confirmed they will come: on the reservation (staff see it; the reminder
+    hours before is then not sent) and on the reminders they answered."""
+    services.confirm_reservation(reservation=reservation, source=Source.CUSTOMER)
+    Reminder.objects.filter(reservation=reservation, confirmed_at__isnull=True).update(
+        confirmed_at=reservation.confirmed_at, updated_at=timezone.now()
     )

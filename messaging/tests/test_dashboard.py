@@ -61,17 +61,34 @@ def test_dashboard_shows_todays_reservations_in_order_with_attendance_buttons(st
         date=TODAY, time_slot=dt.time(15), customer=CustomerFactory(customer_name="Late Lina")
     )
     early = ReservationFactory(
-        date=TODAY, time_slot=dt.time(11), customer=CustomerFactory(customer_name="Early Omar")
+        date=TODAY, time_slot=dt.time(9), customer=CustomerFactory(customer_name="Early Omar")
     )
+    started = ReservationFactory(date=TODAY, time_slot=dt.time(10))  # it is 10:00
     ReservationFactory(date=TODAY + dt.timedelta(days=1), customer__customer_name="Tomorrow Tim")
     content = staff_client.get(DASHBOARD_URL).content.decode()
     assert content.index("Early Omar") < content.index("Late Lina")
     assert "Tomorrow Tim" not in content
-    for reservation in (early, late):
+    # Attendance only for the visits that have started.
+    for reservation in (early, started):
         assert reverse("reservations:attendance", args=[reservation.pk]) in content
+    assert reverse("reservations:attendance", args=[late.pk]) not in content
     assert content.count('value="arrived"') == 2
     assert content.count('value="no_show"') == 2
+    assert "not started yet" in content
     assert "csrfmiddlewaretoken" in content
+
+
+def test_dashboard_and_day_page_show_the_customers_confirmation(staff_client):
+    confirmed = ReservationFactory(
+        date=TODAY, time_slot=dt.time(15), customer=CustomerFactory(customer_name="Sure Sara")
+    )
+    ReservationFactory(date=TODAY, time_slot=dt.time(16), customer__customer_name="Maybe Mo")
+    Reservation.objects.filter(pk=confirmed.pk).update(confirmed_at=NOW)
+    for url in (DASHBOARD_URL, reverse("reservations:day")):
+        content = staff_client.get(url).content.decode()
+        badges = re.findall(r'class="badge on confirmed"', content)
+        assert len(badges) == 1, url
+        assert content.index("Sure Sara") < content.index("confirmed") < content.index("Maybe Mo")
 
 
 def test_dashboard_shows_handoffs_failures_and_queue_health(staff_client):

@@ -148,3 +148,53 @@ def test_schedule_day_page_shows_the_affected_count_and_a_link(vacation, staff_c
     content = response.content.decode()
     assert "1 active reservation falls in this vacation." in content
     assert reverse("admin:reservations_vacationperiod_change", args=[vacation.pk]) in content
+
+
+# ---------------------------------------------------------------------------- the reopening day
+def test_back_to_back_vacations_reopen_on_the_first_day_after_both(settings):
+    """Issue 11 #13: 22 and 23 November are two vacations; the notice on the 22nd names the
+    24th, and booking that day is accepted (it is open), not "on vacation that day"."""
+    settings.VACATION_ALLOW_BOOKING_AFTER = False
+    VacationPeriodFactory(start_date=SUNDAY, end_date=SUNDAY)
+    VacationPeriodFactory(
+        start_date=SUNDAY + dt.timedelta(days=1), end_date=SUNDAY + dt.timedelta(1)
+    )
+    [notice] = Chat().say("hi")
+    assert notice.text == (
+        "We are closed for a vacation from Sunday 22 November 2026 to Monday 23 November 2026. "
+        "We reopen on Tuesday 24 November 2026.\nWe will answer your messages when we reopen."
+    )
+
+
+def test_the_reopening_skips_days_the_weekly_hours_close(settings):
+    """Wednesday and Thursday off, Friday closed every week: the clinic reopens on Saturday."""
+    settings.VACATION_ALLOW_BOOKING_AFTER = False
+    VacationPeriodFactory(start_date=SUNDAY, end_date=SUNDAY + dt.timedelta(days=4))
+    [notice] = Chat().say("hi")
+    assert "to Thursday 26 November 2026. We reopen on Saturday 28 November 2026." in notice.text
+
+
+def test_a_chain_ending_in_an_open_ended_vacation_is_until_further_notice(settings):
+    settings.VACATION_ALLOW_BOOKING_AFTER = False
+    VacationPeriodFactory(start_date=SUNDAY, end_date=SUNDAY + dt.timedelta(days=1))
+    VacationPeriodFactory(start_date=SUNDAY + dt.timedelta(days=2), end_date=None)
+    [notice] = Chat().say("hi")
+    assert "until further notice" in notice.text
+    assert "We reopen" not in notice.text
+
+
+def test_the_vacation_template_names_the_first_open_day(graph):
+    """The template to customers whose appointment a vacation falls on says the same day."""
+    first = VacationPeriodFactory(
+        start_date=SUNDAY + dt.timedelta(1), end_date=SUNDAY + dt.timedelta(2)
+    )
+    VacationPeriodFactory(
+        start_date=SUNDAY + dt.timedelta(days=3), end_date=SUNDAY + dt.timedelta(4)
+    )
+    ReservationFactory(customer=CustomerFactory(language="en"), date=SUNDAY + dt.timedelta(days=1))
+    assert notify_vacation_customers(vacation=first, by="manager") == 1
+    tasks.send_outbound(Conversation.objects.get(message_type="template").id)
+    [body] = graph.sent
+    params = [p["text"] for p in body["template"]["components"][0]["parameters"]]
+    # Wed 25 and Thu 26 are a vacation, Fri 27 is closed every week.
+    assert params[2] == "Saturday 28 November 2026"

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -91,6 +91,8 @@ class Reservation(models.Model):
         _("attendance"), max_length=16, choices=Attendance.choices, null=True, blank=True
     )
     attendance_at = models.DateTimeField(_("attendance marked"), null=True, blank=True)
+    # The customer said they will come (a reminder's Confirm); a move forgets it.
+    confirmed_at = models.DateTimeField(_("confirmed by the customer"), null=True, blank=True)
 
     objects = ReservationQuerySet.as_manager()
 
@@ -152,6 +154,11 @@ class Reservation(models.Model):
     def starts_at(self) -> datetime:
         """The slot's start as an aware datetime in the clinic's zone."""
         return timezone.make_aware(datetime.combine(self.date, self.time_slot))
+
+    @property
+    def has_started(self) -> bool:
+        """Whether the appointment's time has come (attendance can be marked from then on)."""
+        return self.starts_at <= timezone.now()
 
 
 class VacationPeriodQuerySet(models.QuerySet["VacationPeriod"]):
@@ -226,11 +233,6 @@ class VacationPeriod(models.Model):
         super().clean()
         if self.end_date and self.start_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": _("The vacation cannot end before it starts.")})
-
-    @property
-    def reopens_on(self) -> date | None:
-        """The first day after the vacation, or None while it is open-ended."""
-        return self.end_date + timedelta(days=1) if self.end_date else None
 
     def covers(self, day: date) -> bool:
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)

@@ -5,7 +5,13 @@ from django.urls import reverse
 
 from customers.tests.factories import CustomerFactory
 from messaging.models import NotificationEvent
-from reservations.models import BookingRules, OpeningInterval, Reservation
+from reservations.models import (
+    BookingRules,
+    OpeningInterval,
+    Reservation,
+    VacationPeriod,
+    WeeklySchedule,
+)
 from reservations.tests.conftest import SUNDAY
 from reservations.tests.factories import ReservationFactory, set_rules
 
@@ -155,3 +161,129 @@ def test_export_action_streams_the_selected_reservations_as_csv(staff_client):
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert len(lines) == 2
     assert lines[1].startswith(f"{chosen.pk},2026-11-23,11:00,")
+
+
+# ---------------------------------------------------------------- changes that strand reservations
+THURSDAY = SUNDAY + dt.timedelta(days=4)
+
+
+def hours_data(schedule, *, closes_thursday="17:00"):
+    """The change form of `schedule` as posted, its Thursday closing at `closes_thursday`."""
+    rows = list(schedule.intervals.order_by("weekday", "opens"))
+    data = {
+        "name": schedule.name,
+        "start_date": "",
+        "end_date": "",
+        "slot_minutes": schedule.slot_minutes,
+        "intervals-TOTAL_FORMS": len(rows),
+        "intervals-INITIAL_FORMS": len(rows),
+        "intervals-MIN_NUM_FORMS": 0,
+        "intervals-MAX_NUM_FORMS": 1000,
+        "_save": "Save",
+    }
+    for index, row in enumerate(rows):
+        closes = closes_thursday if row.weekday == 3 else f"{row.closes:%H:%M}"
+        data.update(
+            {
+                f"intervals-{index}-id": row.pk,
+                f"intervals-{index}-schedule": schedule.pk,
+                f"intervals-{index}-weekday": row.weekday,
+                f"intervals-{index}-opens": f"{row.opens:%H:%M}",
+                f"intervals-{index}-closes": closes,
+            }
+        )
+    return data
+
+
+def thursday_closes(schedule):
+    return schedule.intervals.get(weekday=3).closes
+
+
+def test_shorter_hours_are_not_saved_before_staff_see_whom_they_strand(staff_client, clinic):
+    """Issue 11 #17: Thursday closes at 16:00 instead of 17:00."""
+    late = ReservationFactory(
+        date=THURSDAY, time_slot=dt.time(16, 30), customer=CustomerFactory(customer_name="Lina")
+    )
+    ReservationFactory(date=THURSDAY, time_slot=dt.time(15, 30))  # still inside
+    url = reverse("admin:reservations_weeklyschedule_change", args=[clinic.pk])
+    data = hours_data(clinic, closes_thursday="16:00")
+    response = staff_client.post(url, data)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "1 active reservation falls outside the clinic's hours" in content
+    assert "Lina" in content
+    assert "2026-11-26" in content
+    assert "outside the opening hours" in content
+    assert "Their reminders are not sent" in content
+    assert 'name="_confirm_impact"' in content
+    form = content[content.index('<form method="post" action="' + url) :]
+    assert form.count('name="csrfmiddlewaretoken"') == 1  # the page's own, not the posted one
+    assert thursday_closes(clinic) == dt.time(17)  # nothing saved yet
+    follow = staff_client.get(url).content.decode()
+    assert "changed successfully" not in follow  # no message about a save that did not happen
+    response = staff_client.post(url, {**data, "_confirm_impact": "1"})
+    assert response.status_code == 302
+    assert thursday_closes(clinic) == dt.time(16)
+    late.refresh_from_db()
+    assert late.is_active  # kept: staff decide what to do with it
+
+
+def test_a_change_that_strands_nobody_saves_at_once(staff_client, clinic):
+    ReservationFactory(date=THURSDAY, time_slot=dt.time(15, 30))
+    url = reverse("admin:reservations_weeklyschedule_change", args=[clinic.pk])
+    response = staff_client.post(url, hours_data(clinic, closes_thursday="16:00"))
+    assert response.status_code == 302
+    assert thursday_closes(clinic) == dt.time(16)
+
+
+def test_a_longer_slot_that_moves_the_slot_times_asks_too(staff_client, clinic):
+    ReservationFactory(date=THURSDAY, time_slot=dt.time(11, 30))
+    url = reverse("admin:reservations_weeklyschedule_change", args=[clinic.pk])
+    data = {**hours_data(clinic), "slot_minutes": 60}  # 11:30 is no longer a start
+    assert staff_client.post(url, data).status_code == 200
+    clinic.refresh_from_db()
+    assert clinic.slot_minutes == 30
+
+
+def test_a_season_that_closes_a_day_asks_first(staff_client):
+    ReservationFactory(date=THURSDAY, time_slot=dt.time(11))
+    data = {
+        "name": "Short week",
+        "start_date": THURSDAY.isoformat(),
+        "end_date": THURSDAY.isoformat(),
+        "slot_minutes": 30,
+        "intervals-TOTAL_FORMS": 0,
+        "intervals-INITIAL_FORMS": 0,
+        "intervals-MIN_NUM_FORMS": 0,
+        "intervals-MAX_NUM_FORMS": 1000,
+    }
+    url = reverse("admin:reservations_weeklyschedule_add")
+    response = staff_client.post(url, data)
+    assert "the clinic is closed that day" in response.content.decode()
+    assert not WeeklySchedule.objects.seasons().exists()
+
+
+def test_deleting_the_normal_week_asks_first(staff_client, clinic):
+    ReservationFactory(date=THURSDAY, time_slot=dt.time(11))
+    url = reverse("admin:reservations_weeklyschedule_delete", args=[clinic.pk])
+    assert "Are you sure" in staff_client.get(url).content.decode()
+    response = staff_client.post(url, {"post": "yes"})
+    assert response.status_code == 200
+    assert WeeklySchedule.objects.filter(pk=clinic.pk).exists()
+    assert staff_client.post(url, {"post": "yes", "_confirm_impact": "1"}).status_code == 302
+    assert not WeeklySchedule.objects.exists()
+
+
+def test_a_new_vacation_over_reservations_asks_first(staff_client):
+    ReservationFactory(date=THURSDAY, time_slot=dt.time(11))
+    ReservationFactory(date=THURSDAY + dt.timedelta(days=2), time_slot=dt.time(16))
+    url = reverse("admin:reservations_vacationperiod_add")
+    data = {"title": "Eid", "start_date": THURSDAY.isoformat(), "end_date": ""}
+    response = staff_client.post(url, data)
+    content = response.content.decode()
+    assert "2 active reservations fall outside the clinic's hours" in content
+    assert "on a vacation" in content
+    assert not VacationPeriod.objects.exists()
+    assert not NotificationEvent.objects.of_type("vacation_created").exists()
+    assert staff_client.post(url, {**data, "_confirm_impact": "1"}).status_code == 302
+    assert VacationPeriod.objects.get().title == "Eid"

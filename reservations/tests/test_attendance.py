@@ -14,6 +14,7 @@ from reservations.tests.factories import ReservationFactory
 pytestmark = pytest.mark.usefixtures("clinic")
 
 MONDAY = SUNDAY + dt.timedelta(days=1)
+STARTED = dt.time(8, 30)  # the clinic fixture's clock says 09:00
 
 
 def events(event_type):
@@ -25,7 +26,7 @@ NO_SHOW = Reservation.Attendance.NO_SHOW
 
 
 def test_attendance_is_marked_today_with_the_moment_and_an_event():
-    reservation = ReservationFactory(date=SUNDAY)
+    reservation = ReservationFactory(date=SUNDAY, time_slot=STARTED)
     services.mark_attendance(reservation=reservation, attendance=ARRIVED, source=Source.STAFF)
     reservation.refresh_from_db()
     assert reservation.attendance == ARRIVED
@@ -51,14 +52,14 @@ def test_attendance_can_be_marked_for_a_past_day_and_changed():
 
 
 def test_marking_the_same_attendance_twice_records_one_event():
-    reservation = ReservationFactory(date=SUNDAY)
+    reservation = ReservationFactory(date=SUNDAY, time_slot=STARTED)
     for _ in range(2):
         services.mark_attendance(reservation=reservation, attendance=NO_SHOW, source=Source.STAFF)
     assert len(events("reservation_attendance")) == 1
 
 
 def test_attendance_can_be_cleared_after_a_mis_tap():
-    reservation = ReservationFactory(date=SUNDAY)
+    reservation = ReservationFactory(date=SUNDAY, time_slot=STARTED)
     services.mark_attendance(reservation=reservation, attendance=NO_SHOW, source=Source.STAFF)
     services.mark_attendance(reservation=reservation, attendance=None, source=Source.STAFF)
     reservation.refresh_from_db()
@@ -66,13 +67,27 @@ def test_attendance_can_be_cleared_after_a_mis_tap():
     assert reservation.attendance_at is None
 
 
-def test_attendance_is_refused_for_a_future_day():
-    reservation = ReservationFactory(date=MONDAY)
+@pytest.mark.parametrize(
+    ("day", "at"),
+    [(MONDAY, dt.time(8, 0)), (SUNDAY, dt.time(9, 30)), (SUNDAY, dt.time(9, 0, 1))],
+    ids=["tomorrow", "later-today", "a-second-from-now"],
+)
+@pytest.mark.parametrize("attendance", [ARRIVED, NO_SHOW])
+def test_attendance_is_refused_before_the_appointment_starts(day, at, attendance):
+    reservation = ReservationFactory(date=day, time_slot=at)
     with pytest.raises(services.FutureAttendanceError):
-        services.mark_attendance(reservation=reservation, attendance=ARRIVED, source=Source.STAFF)
+        services.mark_attendance(
+            reservation=reservation, attendance=attendance, source=Source.STAFF
+        )
     reservation.refresh_from_db()
     assert reservation.attendance is None
     assert events("reservation_attendance") == []
+
+
+def test_attendance_can_be_marked_from_the_start_of_the_appointment():
+    reservation = ReservationFactory(date=SUNDAY, time_slot=dt.time(9, 0))  # now
+    services.mark_attendance(reservation=reservation, attendance=NO_SHOW, source=Source.STAFF)
+    assert Reservation.objects.get(pk=reservation.pk).attendance == NO_SHOW
 
 
 def test_attendance_is_refused_for_a_cancelled_reservation():

@@ -431,3 +431,38 @@ def test_every_refusal_code_has_an_arabic_message():
     for cls in classes:
         error = cls(reservations=[]) if cls is errors.CustomerLimitError else cls(days=1, minutes=1)
         assert error.message_for("ar") != error.message_for("en"), cls.__name__
+
+
+# ---------------------------------------------------------------------------- reinstating
+def test_reinstating_undoes_a_cancellation_as_it_was():
+    reservation = ReservationFactory(date=SUNDAY + dt.timedelta(days=1), source=Source.CUSTOMER)
+    services.cancel_reservation(reservation=reservation, source=Source.STAFF)
+    services.reinstate_reservation(reservation=reservation, source=Source.STAFF)
+    reservation.refresh_from_db()
+    assert (reservation.status, reservation.source, reservation.cancelled_source) == (
+        "active",
+        Source.CUSTOMER,
+        None,
+    )
+    # Reinstating an active one changes nothing.
+    services.reinstate_reservation(reservation=reservation, source=Source.STAFF)
+    assert NotificationEvent.objects.filter(event_type="reservation_reinstated").count() == 1
+
+
+def test_reinstating_is_refused_when_the_customer_booked_that_slot_again():
+    reservation = ReservationFactory(date=SUNDAY + dt.timedelta(days=1))
+    services.cancel_reservation(reservation=reservation, source=Source.STAFF)
+    ReservationFactory(customer=reservation.customer, date=reservation.date)
+    with pytest.raises(services.AlreadyBookedError):
+        services.reinstate_reservation(reservation=reservation, source=Source.STAFF)
+
+
+def test_a_customer_reinstating_is_held_to_the_customer_rules():
+    reservation = ReservationFactory(date=SUNDAY + dt.timedelta(days=1))
+    services.cancel_reservation(reservation=reservation, source=Source.CUSTOMER)
+    ReservationFactory(customer=reservation.customer, date=SUNDAY + dt.timedelta(days=2))
+    with pytest.raises(services.CustomerLimitError):
+        services.reinstate_reservation(reservation=reservation, source=Source.CUSTOMER)
+    for _ in range(2):  # the customer capacity; staff may still go to 3
+        ReservationFactory(date=reservation.date)
+    services.reinstate_reservation(reservation=reservation, source=Source.STAFF)

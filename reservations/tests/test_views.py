@@ -218,7 +218,7 @@ def attendance_url(reservation):
 
 
 def test_staff_mark_a_visitor_arrived_and_return_to_the_page(staff_client):
-    reservation = ReservationFactory(date=SUNDAY, time_slot=dt.time(11))
+    reservation = ReservationFactory(date=SUNDAY, time_slot=dt.time(8, 30))  # it is 09:00
     response = staff_client.post(
         attendance_url(reservation), {"attendance": "arrived", "next": "/dashboard/"}
     )
@@ -229,12 +229,13 @@ def test_staff_mark_a_visitor_arrived_and_return_to_the_page(staff_client):
     assert NotificationEvent.objects.filter(event_type="reservation_attendance").count() == 1
 
 
-def test_attendance_for_a_future_day_is_refused_with_a_message(staff_client):
-    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+@pytest.mark.parametrize("day", [SUNDAY, MONDAY], ids=["later-today", "tomorrow"])
+def test_attendance_before_the_appointment_starts_is_refused_with_a_message(staff_client, day):
+    reservation = ReservationFactory(date=day, time_slot=dt.time(11))
     response = staff_client.post(
         attendance_url(reservation), {"attendance": "no_show"}, follow=True
     )
-    assert "on the day of the visit or after it" in response.content.decode()
+    assert "once the appointment has started" in response.content.decode()
     reservation.refresh_from_db()
     assert reservation.attendance is None
 
@@ -371,3 +372,120 @@ def test_calendar_feed_answers_304_until_the_schedule_changes(client, settings, 
     assert changed.status_code == 200
     assert "DTSTART:20261123T090000Z" in changed.content.decode()
     assert client.get(feed_url("wrong"), headers={"if-none-match": etag}).status_code == 404
+
+
+# ---------------------------------------------------------------- cancel: ask, then undo
+def cancel_url(reservation):
+    return reverse("reservations:cancel", args=[reservation.pk])
+
+
+def undo_form(content: str, reservation) -> str:
+    """The Undo form the message after a cancellation carries (None if there is none)."""
+    action = reverse("reservations:reinstate", args=[reservation.pk])
+    start = content.find(f'action="{action}"')
+    return content[start : content.index("</form>", start)] if start != -1 else ""
+
+
+def test_the_schedule_asks_before_cancelling_also_without_javascript(staff_client):
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    day = day_page(staff_client, MONDAY).content.decode()
+    # The page links to a question; no form on it cancels in one tap.
+    assert f'href="{cancel_url(reservation)}?next=' in day
+    assert f'action="{cancel_url(reservation)}"' not in day
+    page = staff_client.get(cancel_url(reservation), {"next": f"{DAY_URL}?date=2026-11-23"})
+    content = page.content.decode()
+    assert "Cancel this reservation?" in content
+    assert f'<form method="post" action="{cancel_url(reservation)}">' in content
+    assert f'value="{DAY_URL}?date=2026-11-23"' in content  # back where staff came from
+    reservation.refresh_from_db()
+    assert reservation.is_active  # GET changed nothing
+    assert not NotificationEvent.objects.filter(event_type="reservation_cancelled").exists()
+
+
+def test_the_question_page_needs_the_change_permission(client, django_user_model):
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    assert client.get(cancel_url(reservation)).status_code == 302  # to the login
+    client.force_login(django_user_model.objects.create_user("x", password="x", is_staff=True))
+    assert client.get(cancel_url(reservation)).status_code == 403
+
+
+def test_a_cancellation_can_be_undone_from_its_message(staff_client):
+    customer = CustomerFactory(customer_name="Sara")
+    reservation = ReservationFactory(
+        customer=customer, date=MONDAY, time_slot=dt.time(11), type=1, source="customer"
+    )
+    back = f"{DAY_URL}?date=2026-11-23"
+    response = staff_client.post(cancel_url(reservation), {"next": back}, follow=True)
+    content = response.content.decode()
+    assert "Cancelled 2026-11-23 11:00" in content
+    form = undo_form(content, reservation)
+    assert "csrfmiddlewaretoken" in form
+    assert f'value="{back}"' in form
+    reservation.refresh_from_db()
+    assert reservation.status == "cancelled"
+    response = staff_client.post(
+        reverse("reservations:reinstate", args=[reservation.pk]), {"next": back}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == back
+    assert "is booked again" in response.content.decode()
+    reservation.refresh_from_db()
+    # The same reservation, as it was: type, who booked it.
+    assert (reservation.status, reservation.type, reservation.source) == ("active", 1, "customer")
+    assert reservation.cancelled_at is None
+    assert NotificationEvent.objects.filter(event_type="reservation_reinstated").count() == 1
+
+
+def test_undo_is_refused_once_the_slot_is_taken(staff_client):
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    staff_client.post(cancel_url(reservation))
+    for _ in range(3):  # the staff limit
+        ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    response = staff_client.post(
+        reverse("reservations:reinstate", args=[reservation.pk]), follow=True
+    )
+    assert "That time is fully booked." in response.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.status == "cancelled"
+
+
+def test_undo_is_refused_once_the_clinic_closes_that_day(staff_client):
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    staff_client.post(cancel_url(reservation))
+    VacationPeriodFactory(start_date=MONDAY, end_date=MONDAY)
+    response = staff_client.post(
+        reverse("reservations:reinstate", args=[reservation.pk]), follow=True
+    )
+    assert "closed for a holiday" in response.content.decode()
+    assert Reservation.objects.get(pk=reservation.pk).status == "cancelled"
+
+
+def test_undo_of_a_past_cancellation_needs_the_same_box(staff_client):
+    past = ReservationFactory(date=SUNDAY - dt.timedelta(days=1))
+    page = staff_client.get(cancel_url(past)).content.decode()
+    assert 'name="allow_past"' in page
+    content = staff_client.post(cancel_url(past), {"allow_past": "1"}, follow=True)
+    form = undo_form(content.content.decode(), past)
+    assert 'name="allow_past"' in form
+    reinstate = reverse("reservations:reinstate", args=[past.pk])
+    staff_client.post(reinstate)
+    assert Reservation.objects.get(pk=past.pk).status == "cancelled"
+    staff_client.post(reinstate, {"allow_past": "1"})
+    assert Reservation.objects.get(pk=past.pk).status == "active"
+
+
+def test_reinstate_needs_post(staff_client):
+    reservation = ReservationFactory(date=MONDAY, time_slot=dt.time(11))
+    staff_client.post(cancel_url(reservation))
+    assert (
+        staff_client.get(reverse("reservations:reinstate", args=[reservation.pk])).status_code
+        == 405
+    )
+    assert Reservation.objects.get(pk=reservation.pk).status == "cancelled"
+
+
+def test_the_day_page_offers_attendance_only_once_the_visit_started(staff_client):
+    started = ReservationFactory(date=SUNDAY, time_slot=dt.time(8, 30))  # it is 09:00
+    later = ReservationFactory(date=SUNDAY, time_slot=dt.time(11))
+    content = day_page(staff_client, SUNDAY).content.decode()
+    assert reverse("reservations:attendance", args=[started.pk]) in content
+    assert reverse("reservations:attendance", args=[later.pk]) not in content

@@ -12,7 +12,7 @@ from messaging.reminders import planning, sending
 from messaging.reminders.planning import plan_reminders
 from messaging.reminders.sending import send_due_reminders
 from reservations import services as booking
-from reservations.models import Source
+from reservations.models import OpeningInterval, Reservation, Source
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.broker]
@@ -167,22 +167,38 @@ def test_nothing_is_sent_on_a_vacation_day_and_due_reminders_go_on_reopening(mon
     assert len(graph.sent) == 1
 
 
-def test_reminder_of_an_appointment_inside_a_vacation_is_dropped(monday, graph, clinic):
-    VacationPeriodFactory(start_date=MONDAY, end_date=MONDAY + dt.timedelta(days=3))
-    [outcome] = run(clinic, riyadh(SUNDAY, 19, 1))
-    assert outcome.action == "skip"
+def test_reminder_of_an_appointment_inside_a_vacation_is_not_sent(monday, graph, clinic):
+    plan_reminders()
+    vacation = VacationPeriodFactory(start_date=MONDAY, end_date=MONDAY + dt.timedelta(days=3))
+    [outcome] = send_due_reminders(now=riyadh(SUNDAY, 19, 1))  # checked at send time
+    assert (outcome.action, outcome.detail) == ("cancel", "the appointment falls in a vacation")
     reminder = Reminder.objects.get()
     assert (reminder.status, reminder.reason) == (
-        Reminder.Status.SKIPPED,
+        Reminder.Status.CANCELLED,
         "the appointment falls in a vacation",
     )
-    assert NotificationEvent.objects.filter(event_type="reminder_skipped").count() == 1
     assert graph.sent == []
+    vacation.delete()  # the clinic opens after all: planning sends it again
+    [outcome] = run(clinic, riyadh(SUNDAY, 19, 5))
+    assert outcome.action == "sent"
+
+
+def test_planning_cancels_the_reminders_a_vacation_falls_on(monday, graph, clinic):
+    plan_reminders()
+    VacationPeriodFactory(start_date=MONDAY, end_date=MONDAY)
+    assert run(clinic, riyadh(SUNDAY, 19, 1)) == []
+    assert graph.sent == []
+    reminder = Reminder.objects.get()
+    assert (reminder.status, reminder.reason) == (
+        Reminder.Status.CANCELLED,
+        "the appointment falls in a vacation",
+    )
 
 
 def test_vacation_lasting_past_the_useful_time_drops_the_reminder(graph, clinic, reminder_settings):
+    reminder_settings.REMINDER_MIN_NOTICE_MINUTES = 4 * 60  # 11:00 needs it by 07:00
     customer = CustomerFactory(language="en")
-    early = ReservationFactory(customer=customer, date=MONDAY, time_slot=dt.time(8, 30))
+    early = ReservationFactory(customer=customer, date=MONDAY, time_slot=dt.time(11, 0))
     VacationPeriodFactory(start_date=SUNDAY, end_date=SUNDAY)
     [outcome] = run(clinic, riyadh(SUNDAY, 19, 1))
     assert outcome.action == "skip"
@@ -202,7 +218,8 @@ def test_quiet_hours_hold_a_due_reminder_until_morning(monday, graph, clinic, se
 
 def test_quiet_hours_drop_a_reminder_that_would_arrive_too_late(graph, clinic, reminder_settings):
     reminder_settings.REMINDER_DAY_BEFORE_AT = "23:00"
-    ReservationFactory(customer=CustomerFactory(), date=MONDAY, time_slot=dt.time(8, 30))
+    reminder_settings.REMINDER_MIN_NOTICE_MINUTES = 4 * 60  # 11:00 needs it by 07:00
+    ReservationFactory(customer=CustomerFactory(), date=MONDAY, time_slot=dt.time(11, 0))
     [outcome] = run(clinic, riyadh(SUNDAY, 23, 5))
     assert (outcome.action, outcome.detail) == ("skip", "quiet hours")
     assert Reminder.objects.get().status == Reminder.Status.SKIPPED
@@ -335,3 +352,73 @@ def test_late_day_before_reminder_gives_way_to_the_one_hours_before(
     )
     assert outcomes["hours_before"].action == "sent"
     assert len(graph.sent) == 1
+
+
+# ---------------------------------------------------------------- attendance, confirmation
+def test_no_reminder_goes_for_a_reservation_whose_attendance_is_marked(monday, graph, clinic):
+    plan_reminders()
+    now = riyadh(SUNDAY, 19, 1)
+    Reservation.objects.filter(pk=monday.pk).update(attendance="no_show", attendance_at=now)
+    [outcome] = send_due_reminders(now=now)  # checked at send time
+    assert (outcome.action, outcome.detail) == ("cancel", "attendance is already marked")
+    assert graph.sent == []
+    Reminder.objects.update(status="planned", reason="")
+    assert run(clinic, riyadh(SUNDAY, 19, 5)) == []  # and by planning
+    assert Reminder.objects.get().reason == "attendance is already marked"
+
+
+def test_the_reminder_hours_before_is_not_sent_once_the_customer_confirmed(
+    monday, graph, clinic, settings
+):
+    settings.REMINDER_HOURS_BEFORE = 3
+    [day_before] = run(clinic, riyadh(SUNDAY, 19, 1))
+    assert day_before.action == "sent"
+    sending.confirm_reservation(reservation=monday)
+    monday.refresh_from_db()
+    assert monday.confirmed_at == riyadh(SUNDAY, 19, 1)
+    [hours_before] = run(clinic, riyadh(MONDAY, 8, 0))
+    assert (hours_before.kind, hours_before.action) == ("hours_before", "skip")
+    assert hours_before.detail == "the customer confirmed"
+    assert len(graph.sent) == 1
+
+
+def test_a_move_forgets_the_confirmation_and_the_reminder_goes_again(
+    monday, graph, clinic, settings
+):
+    settings.REMINDER_HOURS_BEFORE = 3
+    run(clinic, riyadh(SUNDAY, 19, 1))
+    sending.confirm_reservation(reservation=monday)
+    booking.modify_reservation(
+        reservation=monday, date=MONDAY, time_slot=dt.time(14, 0), source=Source.STAFF
+    )
+    assert Reservation.objects.get(pk=monday.pk).confirmed_at is None
+    outcomes = run(clinic, riyadh(MONDAY, 11, 0))  # 3 hours before 14:00
+    assert ("hours_before", "sent") in [(o.kind, o.action) for o in outcomes]
+
+
+def test_a_reinstated_reservation_gets_its_reminder_again(monday, graph, clinic):
+    plan_reminders()
+    booking.cancel_reservation(reservation=monday, source=Source.STAFF)
+    assert run(clinic, riyadh(SUNDAY, 18, 0)) == []
+    assert Reminder.objects.get().status == Reminder.Status.CANCELLED
+    booking.reinstate_reservation(reservation=monday, source=Source.STAFF)
+    [outcome] = run(clinic, riyadh(SUNDAY, 19, 1))
+    assert outcome.action == "sent"
+
+
+def test_no_reminder_for_an_appointment_the_new_hours_leave_outside(monday, graph, clinic):
+    """Issue 11 #17: Monday opens at 12:00 now; Sara's 11:00 keeps its place, not its reminder,
+    until the hours take it back."""
+    plan_reminders()
+    monday_hours = OpeningInterval.objects.filter(weekday=0, schedule__start_date__isnull=True)
+    monday_hours.update(opens=dt.time(12))
+    assert run(clinic, riyadh(SUNDAY, 19, 1)) == []
+    reminder = Reminder.objects.get()
+    assert (reminder.status, reminder.reason) == (
+        "cancelled",
+        "the appointment is outside the opening hours",
+    )
+    assert graph.sent == []
+    monday_hours.update(opens=dt.time(11))
+    [outcome] = run(clinic, riyadh(SUNDAY, 19, 5))
+    assert outcome.action == "sent"
