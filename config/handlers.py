@@ -58,8 +58,8 @@ def with_lean_webhook(site: WSGIApp) -> PathDispatcher:
         lean=ShortStackHandler(settings.WEBHOOK_MIDDLEWARE),
         paths={
             reverse("messaging:whatsapp-webhook"),
-            reverse("monitoring:healthz"),
-            reverse("monitoring:readyz"),
-            reverse("monitoring:metrics"),
+            reverse("messaging:healthz"),
+            reverse("messaging:readyz"),
+            reverse("messaging:metrics"),
         },
     )

@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "customers",
     "reservations",
     "messaging",
-    "monitoring",
 ]
 
 MIDDLEWARE = [

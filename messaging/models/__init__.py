@@ -7,6 +7,7 @@ from messaging.models.conversation import (
     NotificationEvent,
     NotificationEventQuerySet,
 )
+from messaging.models.health import Heartbeat
 from messaging.models.queue import (
     InboundMessage,
     InboundMessageQuerySet,
@@ -28,6 +29,7 @@ __all__ = [
     "BotSession",
     "Conversation",
     "ConversationQuerySet",
+    "Heartbeat",
     "InboundMessage",
     "InboundMessageQuerySet",
     "MessagingSettings",

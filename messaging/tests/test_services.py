@@ -287,7 +287,7 @@ def test_setup_schedules_is_idempotent():
         "messaging.tasks.plan_reminders",
         "messaging.tasks.send_reminders",
         "messaging.tasks.apply_retention",
-        "monitoring.tasks.heartbeat",
+        "messaging.tasks.heartbeat",
     }
     assert all(s.schedule_type == Schedule.MINUTES for s in schedules.values())
     assert schedules["messaging.tasks.apply_retention"].minutes == 24 * 60

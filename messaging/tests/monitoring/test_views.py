@@ -10,8 +10,8 @@ from django.test import Client
 from config import wsgi
 from config.handlers import ShortStackHandler, with_lean_webhook
 from config.tests.test_wsgi import call, keep_the_test_connection  # noqa: F401 (a fixture)
+from messaging import tasks
 from messaging.tests.factories import InboundMessageFactory
-from monitoring import tasks
 
 pytestmark = pytest.mark.broker  # readiness asks Redis too when it is the broker
 

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Heartbeat(models.Model):
-    """When a background worker last ran a task (`monitoring.tasks.heartbeat`, every minute).
+    """When a background worker last ran a task (`messaging.tasks.heartbeat`, every minute).
 
     Written by a scheduled task, so a recent beat proves the whole path: the scheduler, the
     broker, a worker and the database. One row per name ("worker").

@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from messaging.models import Conversation, InboundMessage, Reminder
-from monitoring import probes
+from messaging.monitoring import probes
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from messaging.models import InboundMessage
-from monitoring.models import Heartbeat
+from messaging.models import Heartbeat, InboundMessage
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_safe
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from config.permissions import client_ip
-from monitoring import metrics as clinic_metrics
-from monitoring import probes
+from messaging.monitoring import metrics as clinic_metrics
+from messaging.monitoring import probes
 
 
 @never_cache

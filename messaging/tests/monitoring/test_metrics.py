@@ -8,9 +8,10 @@ import time_machine
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from messaging import tasks
 from messaging.models import Conversation, InboundMessage, Reminder
+from messaging.monitoring import metrics
 from messaging.tests.factories import ConversationFactory, InboundMessageFactory
-from monitoring import metrics, tasks
 from reservations.tests.factories import ReservationFactory
 
 pytestmark = pytest.mark.django_db
