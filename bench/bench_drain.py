@@ -9,7 +9,8 @@ On the throwaway database `clinic_bench_drain` (dropped at the end), in the same
 - inbound drain: `drain_inbound_queue` in 2 processes with the message handler replaced by a
   no-op: the per-customer-ordered claim, the done update (what every message pays before the bot);
 - django-q2: no-op tasks through a real `qcluster` with the project's Q_CLUSTER (ORM broker,
-  save_limit -1, bulk 10): the task hop in front of each drain run.
+  save_limit -1, bulk 10): the task hop in front of each drain run; and the same on Redis
+  (REDIS_URL; --redis-url, default redis://127.0.0.1:6379/14, '' or no answer leaves it out).
 Each figure is the median of --repeat runs with the spread; writes the "queue drain" section.
 """
 
@@ -43,7 +44,7 @@ UPDATE bench_queue SET status = 'done', processed_at = now(), locked_at = NULL W
 
 def django_env(url: str) -> dict[str, str]:
     return {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},  # the database broker
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
@@ -148,9 +149,26 @@ def inbound_rate(url: str, messages: int) -> float:
     return messages / elapsed
 
 
-def django_q_rate(url: str, tasks: int) -> float:
+def django_q_rate(url: str, tasks: int, redis_url: str = "") -> float:
+    """No-op tasks per second through a real qcluster: the database broker, or Redis."""
     env = django_env(url)
     psql(url, "TRUNCATE django_q_ormq, django_q_task")
+    if redis_url:
+        import redis
+
+        name = f"bench-drain-{os.getpid()}"  # a queue of its own on a shared Redis
+        env |= {"REDIS_URL": redis_url, "Q_CLUSTER_NAME": name}
+        client = redis.Redis.from_url(redis_url)
+        key = f"django_q:{name}:q"
+        client.delete(key)
+
+        def left() -> int:
+            return int(client.llen(key))
+    else:
+
+        def left() -> int:
+            return int(psql(url, "SELECT count(*) FROM django_q_ormq"))
+
     subprocess.run(
         [
             sys.executable,
@@ -173,11 +191,11 @@ def django_q_rate(url: str, tasks: int) -> float:
         first = last = None
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            left = int(psql(url, "SELECT count(*) FROM django_q_ormq"))
+            remaining = left()
             now = time.monotonic()
-            if first is None and left < tasks:
-                first = (now, left)
-            if left == 0:
+            if first is None and remaining < tasks:
+                first = (now, remaining)
+            if remaining == 0:
                 last = now
                 break
             time.sleep(0.05)
@@ -189,12 +207,30 @@ def django_q_rate(url: str, tasks: int) -> float:
         cluster.wait(timeout=60)
 
 
+def redis_answers(redis_url: str) -> bool:
+    if not redis_url:
+        return False
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(redis_url, socket_connect_timeout=2).ping())
+    except Exception as exc:  # not installed, refused, timed out: the Redis row is left out
+        print(f"no Redis at {redis_url} ({exc}): the Redis broker row is left out")
+        return False
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=6000)
     parser.add_argument("--tasks", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        help="Redis for the django-q2 row on Redis ('' to leave it out)",
+    )
     args = parser.parse_args()
+    on_redis = redis_answers(args.redis_url)
     server = common.server_url()
     url = common.recreate_database(server, DB)
     try:
@@ -204,12 +240,14 @@ def main() -> None:
             env=django_env(url),
             check=True,
         )
-        raw, ours, q2, loads = [], [], [], []
+        raw, ours, q2, q2_redis, loads = [], [], [], [], []
         for _ in range(args.repeat):
             loads.append(common.load())
             raw.append(raw_rate(url, args.messages))
             ours.append(inbound_rate(url, args.messages))
             q2.append(django_q_rate(url, args.tasks))
+            if on_redis:
+                q2_redis.append(django_q_rate(url, args.tasks, args.redis_url))
         ratios = [o / r for o, r in zip(ours, raw, strict=True)]
         per_message_ms = 1000 * CLIENTS / statistics.median(ours)
         body = "\n".join(
@@ -225,6 +263,15 @@ def main() -> None:
                 f"| {common.spread(ratios, '{:.2f}')} | >= 0.25 and >= 300/s |",
                 f"| django-q2 no-op tasks (qcluster, save_limit -1, bulk 10) | {common.spread(q2)} "
                 f"| | {statistics.median(q2) / statistics.median(raw):.2f} | |",
+                *(
+                    [
+                        f"| django-q2 no-op tasks on Redis (qcluster, REDIS_URL) "
+                        f"| {common.spread(q2_redis)} | "
+                        f"| {statistics.median(q2_redis) / statistics.median(raw):.2f} | |"
+                    ]
+                    if q2_redis
+                    else []
+                ),
                 "",
                 f"Per-message cost of the drain: {per_message_ms:.1f} ms of wall time per worker "
                 "(two statements: the claim, one UPDATE ... WHERE id = (SELECT ... ORDER BY ... "

@@ -50,9 +50,16 @@ class PathDispatcher:
 
 
 def with_lean_webhook(site: WSGIApp) -> PathDispatcher:
-    """The site's application, with Meta's webhook served by a `ShortStackHandler`."""
+    """The site's application, with Meta's webhook and the probes (/healthz, /readyz, /metrics)
+    served by a `ShortStackHandler`: machines, none of which needs the site's stack. Probes also
+    skip its host check, since a load balancer asks by address."""
     return PathDispatcher(
         site=site,
         lean=ShortStackHandler(settings.WEBHOOK_MIDDLEWARE),
-        paths={reverse("messaging:whatsapp-webhook")},
+        paths={
+            reverse("messaging:whatsapp-webhook"),
+            reverse("messaging:healthz"),
+            reverse("messaging:readyz"),
+            reverse("messaging:metrics"),
+        },
     )

@@ -4,6 +4,7 @@ Every deployment difference is an environment variable (see `.env.example`). A `
 to `manage.py`, if present, is read first; real environment variables win over it.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -299,10 +300,20 @@ Q_CLUSTER = {
     "queue_limit": 100,
     "label": _("Background tasks"),  # django-q2's name in the admin
 }
-if env.str("REDIS_URL", default=""):
-    # Where the ORM broker is the limit (several machines), point the cluster at Redis.
+# Redis instead (README, "Background worker": when to switch): django-q2 keeps its queue in the
+# list `django_q:<Q_CLUSTER_NAME>:q` of this URL's database, so deployments sharing one Redis
+# server need their own database number or cluster name. Redis hands each task out once (no
+# `retry`): a task lost with a killed worker is found again by the sweep, like any lost task.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    try:
+        import redis  # noqa: F401
+    except ImportError as exc:
+        raise ImproperlyConfigured(
+            "REDIS_URL is set but the redis client is not installed: pip install '.[redis]'"
+        ) from exc
     Q_CLUSTER.pop("orm")
-    Q_CLUSTER["redis"] = env.str("REDIS_URL")
+    Q_CLUSTER["redis"] = REDIS_URL
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
     raise ImproperlyConfigured("Q_TIMEOUT must be lower than Q_RETRY.")
 
@@ -312,6 +323,27 @@ if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:
 ICAL_FEED_TOKEN = env.str("ICAL_FEED_TOKEN", default="")
 # Notification events older than this are deleted by a scheduled job (in bounded batches).
 NOTIFICATION_EVENTS_RETENTION_DAYS = env.int("NOTIFICATION_EVENTS_RETENTION_DAYS", default=180)
+
+# ============================================================================ health and metrics
+# For load balancers and Prometheus (README, "Health checks and metrics"). /healthz: the process
+# answers. /readyz: the database answers, a worker ran its heartbeat task (every minute) within
+# HEALTH_MAX_HEARTBEAT_AGE_SECONDS, and the oldest due inbound message has waited less than
+# HEALTH_MAX_QUEUE_LAG_SECONDS; 503 otherwise.
+HEALTH_MAX_HEARTBEAT_AGE_SECONDS = env.int("HEALTH_MAX_HEARTBEAT_AGE_SECONDS", default=180)
+HEALTH_MAX_QUEUE_LAG_SECONDS = env.int("HEALTH_MAX_QUEUE_LAG_SECONDS", default=120)
+# /metrics answers a request bearing METRICS_TOKEN ("Authorization: Bearer <token>"; empty: no
+# token works) or coming from these networks (the client's address as TRUSTED_PROXY_COUNT reads
+# it, so a proxy on this machine does not make every visitor local). Default: loopback only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(net, strict=False)
+        for net in env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {exc}") from exc
+# Probes come by address from inside (a load balancer, Prometheus), not through the https proxy.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # ============================================================================ logging
 LOGGING = {

@@ -11,5 +11,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("schedule/", include("reservations.urls")),
-    path("", include("messaging.urls")),  # /webhooks/whatsapp/ and the sandbox (/sandbox/)
+    path("", include("messaging.urls")),  # the webhook, the sandbox, /healthz, /readyz, /metrics
 ]

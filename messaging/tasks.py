@@ -8,6 +8,7 @@ from django_q.tasks import async_task
 
 from messaging import events, privacy, services
 from messaging.models import Conversation
+from messaging.monitoring import probes
 from messaging.reminders.planning import plan_reminders as plan
 from messaging.reminders.sending import send_due_reminders
 from messaging.whatsapp import delivery, sandbox
@@ -61,3 +62,7 @@ def apply_retention() -> str:
     if result.more:
         async_task("messaging.tasks.apply_retention")
     return str(result)
+
+
+def heartbeat() -> str:
+    return f"beat at {probes.record_heartbeat():%H:%M:%S}"

@@ -2,11 +2,16 @@ from django.urls import path
 
 from messaging import views
 from messaging.inbox import views as inbox_views
+from messaging.monitoring import views as monitoring_views
 
 app_name = "messaging"
 
 urlpatterns = [
     path("webhooks/whatsapp/", views.whatsapp_webhook, name="whatsapp-webhook"),
+    # Probes for load balancers and Prometheus.
+    path("healthz", monitoring_views.healthz, name="healthz"),
+    path("readyz", monitoring_views.readyz, name="readyz"),
+    path("metrics", monitoring_views.metrics, name="metrics"),
     # The staff dashboard.
     path("dashboard/", views.staff_dashboard, name="dashboard"),
     path("dashboard/events/", views.events_list, name="events"),

@@ -22,7 +22,7 @@ from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import dashboard
 from messaging.models import EVENT_LABELS
-from messaging.whatsapp import cloud_api, intake, sandbox
+from messaging.whatsapp import cloud_api, delivery, intake, sandbox
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,8 @@ def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
         return _error(400, "malformed webhook body: nested too deeply")
     try:
         stored = intake.store_webhook(batch=batch)
-    except DatabaseError:  # only what may succeed on retry: store_webhook keeps what cannot
+    # Only what may succeed on retry: store_webhook keeps what cannot, and answers for it.
+    except (DatabaseError, delivery.QueueUnavailable):
         logger.exception("webhook not stored (or its worker not woken); Meta will deliver it again")
         return _error(503, "not stored, please retry")
     return JsonResponse(

@@ -56,6 +56,13 @@ PUBLIC: dict[str, tuple[str, set[int]]] = {
     "": ("the root redirects to a staff page, which asks for the login", {302}),
     # Issue 6's calendar feed (merged separately): its URL holds a secret token; a wrong one 404s.
     "reservations:ical-feed": ("secret token in the URL (ICAL_FEED_TOKEN)", {404}),
+    # Probes for load balancers and Prometheus (messaging/monitoring/views.py): no login can be
+    # asked of them.
+    "messaging:healthz": ("liveness: says 'ok' and reads nothing", {200}),
+    "messaging:readyz": ("readiness: check names and ok/failing, no data (503: no worker)", {503}),
+    # The walk's client is 127.0.0.1, a local address; elsewhere 403 without the bearer token
+    # (messaging/tests/monitoring/test_views.py).
+    "messaging:metrics": ("METRICS_TOKEN bearer or METRICS_ALLOWED_NETWORKS only", {200}),
 }
 # Admin URL names end with the action; what a user needs for each (any one of them).
 ADMIN_ACTIONS = {

@@ -204,3 +204,29 @@ def test_check_warns_when_the_sandbox_graph_api_is_on_another_port():
     env["PORT"] = "8000"
     result = run_manage("check", env=env)
     assert "messaging.W010" not in result.stderr + result.stdout
+
+
+def test_redis_url_puts_django_q_on_redis():
+    env = {**PRODUCTION_ENV, "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    code = (
+        "from django.conf import settings; from django_q.brokers import get_broker; "
+        "print(type(get_broker()).__name__, 'orm' in settings.Q_CLUSTER)"
+    )
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.stdout.splitlines()[-1].split() == ["Redis", "False"], result.stderr
+
+
+def test_redis_url_without_the_redis_client_says_what_to_install():
+    env = {**os.environ, **PRODUCTION_ENV, "REDIS_URL": "redis://127.0.0.1:6379/15"}
+    code = "import sys; sys.modules['redis'] = None; import django; django.setup()"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "pip install '.[redis]'" in result.stderr

@@ -9,6 +9,7 @@ from messaging.models.conversation import (
     NotificationEvent,
     NotificationEventQuerySet,
 )
+from messaging.models.health import Heartbeat
 from messaging.models.queue import (
     ErasedMessageId,
     InboundMessage,
@@ -34,6 +35,7 @@ __all__ = [
     "Conversation",
     "ConversationQuerySet",
     "ErasedMessageId",
+    "Heartbeat",
     "InboundMessage",
     "InboundMessageQuerySet",
     "MessagingSettings",

@@ -9,6 +9,12 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.db import connection
+from django.utils.module_loading import import_string
+from django_q.brokers import get_broker
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
 
 from messaging.whatsapp import cloud_api
 from reservations.demo import seed_schedule
@@ -38,9 +44,17 @@ def whatsapp_settings(settings):
     return settings
 
 
+def run_commit_hooks() -> None:
+    """Do what the code under test left for its commit (telling Redis about its tasks): the
+    test's own transaction, which holds the code's, never commits."""
+    while connection.run_on_commit:
+        connection.run_on_commit.pop(0)[1]()  # (savepoint ids, callback, robust)
+
+
 @pytest.fixture
 def post_webhook(client):
-    """POST raw bytes to the webhook the way Meta does (signed unless told otherwise)."""
+    """POST raw bytes to the webhook the way Meta does (signed unless told otherwise), and do
+    what the request leaves for its commit (`run_commit_hooks`)."""
 
     def post(body: bytes | dict, *, signature: str | None = "sign"):
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
@@ -49,9 +63,57 @@ def post_webhook(client):
             headers["HTTP_X_HUB_SIGNATURE_256"] = cloud_api.sign(raw, APP_SECRET)
         elif signature is not None:
             headers["HTTP_X_HUB_SIGNATURE_256"] = signature
-        return client.post(WEBHOOK, data=raw, content_type="application/json", **headers)
+        response = client.post(WEBHOOK, data=raw, content_type="application/json", **headers)
+        run_commit_hooks()
+        return response
 
     return post
+
+
+class TaskQueue:
+    """The tasks waiting in django-q2's broker: the database's, or Redis in the Redis pass."""
+
+    def __init__(self) -> None:
+        self.broker = get_broker()
+        self.orm = "orm" in settings.Q_CLUSTER
+
+    def _packages(self) -> list[str | bytes]:
+        run_commit_hooks()
+        if self.orm:
+            rows = OrmQ.objects.filter(key=self.broker.list_key).order_by("id")
+            return list(rows.values_list("payload", flat=True))
+        return self.broker.connection.lrange(self.broker.list_key, 0, -1)
+
+    def tasks(self) -> list[dict]:
+        """The queued tasks (func, args, kwargs ...) in queue order."""
+        return [SignedPackage.loads(package) for package in self._packages()]
+
+    def funcs(self) -> list[str]:
+        return sorted(task["func"] for task in self.tasks())
+
+    def run(self) -> int:
+        """Take every queued task and run it, as a worker would; return how many ran."""
+        tasks = self.tasks()
+        self.clear()
+        for task in tasks:
+            import_string(task["func"])(*task["args"], **task["kwargs"])
+        return len(tasks)
+
+    def clear(self) -> None:
+        """What a worker taking every task, or a broker losing them, leaves."""
+        run_commit_hooks()
+        if self.orm:
+            OrmQ.objects.filter(key=self.broker.list_key).delete()
+        else:
+            self.broker.delete_queue()
+
+
+@pytest.fixture
+def task_queue():
+    """The broker's queue, empty at the start (Redis keeps what earlier tests pushed)."""
+    queue = TaskQueue()
+    queue.clear()
+    return queue
 
 
 class GraphServer:

@@ -13,7 +13,7 @@ from messaging.models import NotificationEvent
 from messaging.tests.factories import NotificationEventFactory
 
 NOW = dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC)
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.broker]
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,8 @@ from reservations.models import Reservation, Source
 from reservations.tests.conftest import NOW
 from reservations.tests.factories import make_schedule, set_rules
 
+pytestmark = pytest.mark.broker
+
 TRIALS = int(os.environ.get("FAULT_TRIALS", "2"))
 MONDAY = dt.date(2026, 11, 23)
 

@@ -10,7 +10,6 @@ import time_machine
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django_q.models import OrmQ
 
 from config.permissions import MANAGER, setup_roles
 from customers.models import Customer
@@ -32,7 +31,7 @@ from messaging.whatsapp import cloud_api, delivery
 from reservations.models import Reservation
 from reservations.tests.factories import ReservationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.broker]
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 OLD = NOW - dt.timedelta(days=400)
@@ -131,13 +130,13 @@ def test_retention_works_in_small_batches_until_done(settings):
 
 
 @time_machine.travel(NOW, tick=False)
-def test_the_task_queues_itself_again_when_its_time_is_up(settings, monkeypatch):
+def test_the_task_queues_itself_again_when_its_time_is_up(settings, monkeypatch, task_queue):
     settings.CONVERSATION_RETENTION_DAYS = 365
     ConversationFactory.create_batch(3, created_at=OLD)
     real = privacy.apply_retention
     monkeypatch.setattr(privacy, "apply_retention", lambda: real(batch_size=1, max_seconds=-1))
     assert tasks.apply_retention().endswith("(more to do)")
-    assert OrmQ.objects.count() == 1  # the next round is queued
+    assert task_queue.funcs() == ["messaging.tasks.apply_retention"]  # the next round
     monkeypatch.setattr(privacy, "apply_retention", real)
     assert tasks.apply_retention() == (
         "anonymised 3 messages, 0 inbound payloads, 0 status payloads"

@@ -14,7 +14,7 @@ from messaging.models import Conversation, InboundMessage, NotificationEvent
 from messaging.tests.conftest import payload
 from messaging.whatsapp import cloud_api, intake
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.broker]
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
@@ -374,6 +374,7 @@ def test_setup_schedules_is_idempotent():
         "messaging.tasks.plan_reminders",
         "messaging.tasks.send_reminders",
         "messaging.tasks.apply_retention",
+        "messaging.tasks.heartbeat",
     }
     assert all(s.schedule_type == Schedule.MINUTES for s in schedules.values())
     assert schedules["messaging.tasks.apply_retention"].minutes == 24 * 60

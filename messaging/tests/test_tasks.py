@@ -9,6 +9,8 @@ from messaging.models import InboundMessage, SandboxMessage
 from messaging.tests.factories import InboundMessageFactory
 from messaging.whatsapp import delivery
 
+pytestmark = pytest.mark.broker
+
 TASK_NAMES = [
     services.DRAIN_TASK,
     delivery.STATUS_TASK,

@@ -17,6 +17,8 @@ from messaging.models import Conversation, InboundMessage
 from messaging.tests.conftest import ACCESS_TOKEN, APP_SECRET
 from messaging.whatsapp import cloud_api, intake
 
+pytestmark = pytest.mark.broker
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 

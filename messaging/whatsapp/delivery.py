@@ -26,16 +26,29 @@ logger = logging.getLogger(__name__)
 SEND_TASK = "messaging.tasks.send_outbound"
 
 
+class QueueUnavailable(Exception):  # noqa: N818
+    """The broker (Redis) refused a task; the rows it points at are stored all the same."""
+
+
 def enqueue(func: str, *args: Any) -> None:
     """Hand work to django-q2 together with the rows it points at (the rows are the truth).
 
     With the database broker the task row joins the current transaction: both commit or neither
-    does, at the cost of one commit instead of two. Another broker is told after the commit.
+    does, at the cost of one commit instead of two. Another broker (Redis) is told after the
+    commit, so a worker never looks for rows not yet visible; if it cannot be told, the commit
+    raises QueueUnavailable (the work is stored: the sweep or a redelivery queues it again).
     """
     if "orm" in settings.Q_CLUSTER:
         async_task(func, *args)
     else:
-        transaction.on_commit(lambda: async_task(func, *args))
+        transaction.on_commit(lambda: _push(func, *args))
+
+
+def _push(func: str, *args: Any) -> None:
+    try:
+        async_task(func, *args)
+    except Exception as exc:  # redis-py's errors, whatever the outage: refused, timeout, OOM
+        raise QueueUnavailable(f"{func} not queued: {exc}") from exc
 
 
 # ============================================================================ wake-ups

@@ -47,11 +47,12 @@ def store_webhook(*, batch: cloud_api.WebhookBatch) -> Intake:
 
     Messages become queue rows keyed by their wamid and statuses wait in `whatsapp_status_updates`,
     in one transaction with the wake-ups of the tasks that handle them (one queued run per task,
-    not one per POST: `delivery.request_wakeup`). Items not in Meta's form (`batch.refused`), and
-    any the database still refuses, become failed queue rows with their reason, beside the others.
-    Raises DatabaseError only for what may succeed on retry: if nothing could be stored (then
-    nothing was), or if a task could not be queued after the rows were (then its wake-up is taken
-    back, so that the redelivery Meta makes after our 503 queues it).
+    not one per POST: `delivery.request_wakeup`); the tasks are queued after that commit. Items
+    not in Meta's form (`batch.refused`), and any the database still refuses, become failed queue
+    rows with their reason, beside the others. Raises only for what may succeed on retry: a
+    transient DatabaseError if nothing could be stored (then nothing was), or DatabaseError or
+    `delivery.QueueUnavailable` if a task could not be queued after the rows were (then its
+    wake-up is taken back, so that the redelivery Meta makes after our 503 queues it).
     """
     now = timezone.now()
     tasks = [DRAIN_TASK] if batch.messages else []
@@ -73,16 +74,7 @@ def store_webhook(*, batch: cloud_api.WebhookBatch) -> Intake:
             logger.warning("the database refused a webhook batch, storing it item by item: %s", exc)
             one_by_one = True
         else:
-            for func in woken:
-                try:
-                    with transaction.atomic():  # after the commit (a savepoint in a caller's block)
-                        enqueue(func)
-                except Exception:
-                    # Take the wake-up back, so that Meta's redelivery (we answer 503) queues the
-                    # task; if even that fails, the sweep deletes it once stale.
-                    with suppress(DatabaseError):
-                        clear_wakeup(func)
-                    raise
+            _queue_woken_tasks(woken)
             return Intake(len(batch.messages), len(batch.statuses), len(batch.errors))
     with transaction.atomic():
         refused = list(batch.refused)
@@ -103,10 +95,25 @@ def store_webhook(*, batch: cloud_api.WebhookBatch) -> Intake:
                 event_type="whatsapp_error",
                 data={"code": error.code, "title": error.title, "details": error.details},
             )
-        for func in tasks:
-            if request_wakeup(func=func, now=now):
-                enqueue(func)
+        woken = [func for func in tasks if request_wakeup(func=func, now=now)]
+    _queue_woken_tasks(woken)
     return Intake(len(batch.messages), len(batch.statuses), len(batch.errors), len(refused))
+
+
+def _queue_woken_tasks(woken: list[str]) -> None:
+    """Queue the task of each wake-up this webhook made, after the rows' commit."""
+    for func in woken:
+        try:
+            # In a transaction of its own, which a broker other than the database is told about
+            # as it commits (a savepoint in a caller's block: then as the caller commits).
+            with transaction.atomic():
+                enqueue(func)
+        except Exception:
+            # Take the wake-up back, so that Meta's redelivery (we answer 503) queues the task;
+            # if even that fails, the sweep deletes it once stale.
+            with suppress(DatabaseError):
+                clear_wakeup(func)
+            raise
 
 
 def _message_values(batch: cloud_api.WebhookBatch, now: datetime) -> list[dict[str, Any]]:

@@ -10,6 +10,8 @@ SCHEDULES = [
     ("messaging: sweep the WhatsApp queues", "messaging.tasks.sweep", 1),
     ("messaging: prune old notification events", "messaging.tasks.prune_events", 60),
     ("messaging: conversation retention", "messaging.tasks.apply_retention", 24 * 60),
+    # Proves to /readyz and /metrics that a worker runs tasks (messaging.monitoring.probes).
+    ("messaging: worker heartbeat", "messaging.tasks.heartbeat", 1),
 ]
 
 

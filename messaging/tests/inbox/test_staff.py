@@ -6,32 +6,19 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.module_loading import import_string
-from django_q.models import OrmQ
 
 from customers.tests.factories import CustomerFactory
 from messaging import services
 from messaging.inbox import staff
 from messaging.models import Conversation, NotificationEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.broker]
 
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
 
-def run_queued_tasks() -> int:
-    """Run what django-q2's database broker holds, as a worker would; return how many ran."""
-    ran = 0
-    for queued in OrmQ.objects.order_by("id"):
-        task = queued.task
-        queued.delete()
-        import_string(task["func"])(*task["args"], **task["kwargs"])
-        ran += 1
-    return ran
-
-
-def queued_sends() -> list[int]:
-    return [q.task["args"][0] for q in OrmQ.objects.all() if q.func().endswith("send_outbound")]
+def queued_sends(task_queue) -> list[int]:
+    return [t["args"][0] for t in task_queue.tasks() if t["func"].endswith("send_outbound")]
 
 
 def waiting_customer(*, window_open: bool = True):
@@ -41,16 +28,16 @@ def waiting_customer(*, window_open: bool = True):
     return staff.hand_off_to_staff(customer=customer, reason="asked for staff")
 
 
-def test_a_reply_inside_the_window_is_sent_as_text_by_the_sender(graph, staff_user):
+def test_a_reply_inside_the_window_is_sent_as_text_by_the_sender(graph, staff_user, task_queue):
     customer = waiting_customer()
     reply = staff.send_staff_reply(customer=customer, text=" See you at 5 ", user=staff_user)
     row = reply.sent
     assert not reply.as_template
     assert (row.role, row.status, row.message) == ("secretary", "queued", "See you at 5")
     assert str(row.idempotency_key).startswith("staff:")
-    assert queued_sends() == [row.id]  # handed to the sender, not posted here
+    assert queued_sends(task_queue) == [row.id]  # handed to the sender, not posted here
 
-    assert run_queued_tasks() == 1
+    assert task_queue.run() == 1
     assert graph.sent == [row.payload]
     assert graph.sent[0]["text"]["body"] == "See you at 5"
     row.refresh_from_db()
@@ -68,10 +55,10 @@ def test_a_reply_answers_the_hand_off_but_leaves_the_bot_paused(graph, staff_use
     assert customer.last_message_at == moment
 
 
-def test_a_reply_is_recorded_as_sent_by_staff(graph, staff_user):
+def test_a_reply_is_recorded_as_sent_by_staff(graph, staff_user, task_queue):
     customer = waiting_customer()
     reply = staff.send_staff_reply(customer=customer, text="Hello", user=staff_user)
-    run_queued_tasks()
+    task_queue.run()
     replied = NotificationEvent.objects.get(event_type="staff_replied")
     assert replied.wa_id == customer.wa_id
     assert replied.data == {"conversation_id": reply.sent.id, "by": "reception", "as": "text"}
@@ -79,7 +66,9 @@ def test_a_reply_is_recorded_as_sent_by_staff(graph, staff_user):
     assert sent.data["role"] == "secretary"
 
 
-def test_outside_the_window_the_template_goes_and_the_text_is_kept_undelivered(graph, staff_user):
+def test_outside_the_window_the_template_goes_and_the_text_is_kept_undelivered(
+    graph, staff_user, task_queue
+):
     customer = waiting_customer(window_open=False)
     reply = staff.send_staff_reply(customer=customer, text="Your results", user=staff_user)
     assert reply.as_template
@@ -94,7 +83,7 @@ def test_outside_the_window_the_template_goes_and_the_text_is_kept_undelivered(g
     )
     assert "24-hour window" in str(held.error_message)
 
-    run_queued_tasks()
+    task_queue.run()
     assert [body["type"] for body in graph.sent] == ["template"]
     assert graph.sent[0]["template"]["name"] == "reengagement"
     assert NotificationEvent.objects.get(event_type="staff_replied").data["as"] == "template"
@@ -131,13 +120,13 @@ def test_a_blocked_customer_cannot_be_answered(staff_user):
     assert not Conversation.objects.exists()
 
 
-def test_the_same_form_posted_twice_sends_once(staff_user):
+def test_the_same_form_posted_twice_sends_once(staff_user, task_queue):
     customer = waiting_customer()
     first = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
     again = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k1")
     assert again.sent.id == first.sent.id
     assert Conversation.objects.count() == 1
-    assert len(queued_sends()) == 1
+    assert len(queued_sends(task_queue)) == 1
     other = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user, key="k10")
     assert other.sent.id != first.sent.id
 
@@ -150,25 +139,25 @@ def test_the_same_template_form_posted_twice_keeps_one_note(staff_user):
     assert Conversation.objects.count() == 2
 
 
-def test_the_sweep_sends_a_staff_reply_whose_task_was_lost(graph, staff_user):
+def test_the_sweep_sends_a_staff_reply_whose_task_was_lost(graph, staff_user, task_queue):
     with time_machine.travel(NOW, tick=False):
         customer = CustomerFactory(last_inbound_at=NOW - dt.timedelta(minutes=5))
         reply = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user)
-    OrmQ.objects.all().delete()  # the task is lost; the queued row is the truth
+    task_queue.clear()  # the task is lost; the queued row is the truth
     with time_machine.travel(NOW + dt.timedelta(minutes=2), tick=False):
         services.sweep_queues()
-        assert queued_sends() == [reply.sent.id]
-        run_queued_tasks()
+        assert queued_sends(task_queue) == [reply.sent.id]
+        task_queue.run()
     reply.sent.refresh_from_db()
     assert reply.sent.status == "sent"
     assert len(graph.sent) == 1
 
 
-def test_meta_refusing_the_reply_marks_it_failed_with_the_reason(graph, staff_user):
+def test_meta_refusing_the_reply_marks_it_failed_with_the_reason(graph, staff_user, task_queue):
     customer = waiting_customer()
     reply = staff.send_staff_reply(customer=customer, text="Hi", user=staff_user)
     graph.fail_next(400, 131026, details="Message undeliverable")
-    run_queued_tasks()
+    task_queue.run()
     reply.sent.refresh_from_db()
     assert reply.sent.status == "failed"
     assert reply.sent.error_code == 131026

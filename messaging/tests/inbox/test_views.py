@@ -18,7 +18,7 @@ from messaging.inbox import selectors, staff
 from messaging.models import Conversation, NotificationEvent, SandboxMessage
 from messaging.tests.factories import ConversationFactory
 from messaging.tests.inbox.test_selectors import customers_by_recency, wrote
-from messaging.tests.inbox.test_staff import queued_sends, run_queued_tasks
+from messaging.tests.inbox.test_staff import queued_sends
 from messaging.whatsapp import sandbox
 from reservations.models import Reservation
 
@@ -250,16 +250,17 @@ def test_the_conversation_costs_the_same_queries_whatever_it_holds(
         staff_client.get(url("conversation", customer.wa_id))
 
 
+@pytest.mark.broker
 # ---------------------------------------------------------------------------- replying
 @pytest.mark.django_db
-def test_staff_reply_from_the_page_goes_out_through_the_sender(staff_client, graph):
+def test_staff_reply_from_the_page_goes_out_through_the_sender(staff_client, graph, task_queue):
     customer = recent_customer(needs_staff_since=timezone.now())
     response = staff_client.post(
         url("conversation-reply", customer.wa_id), {"text": "Hello from reception"}
     )
     assert response.status_code == 302
     assert response["Location"].endswith("#reply")
-    run_queued_tasks()
+    task_queue.run()
     assert [body["text"]["body"] for body in graph.sent] == ["Hello from reception"]
     row = Conversation.objects.get(role="secretary")
     assert row.status == "sent"
@@ -269,8 +270,9 @@ def test_staff_reply_from_the_page_goes_out_through_the_sender(staff_client, gra
     assert "Reply queued for sending." in page
 
 
+@pytest.mark.broker
 @pytest.mark.django_db
-def test_outside_the_window_the_page_says_the_template_went(staff_client, graph):
+def test_outside_the_window_the_page_says_the_template_went(staff_client, graph, task_queue):
     customer = recent_customer()
     Customer.objects.filter(pk=customer.pk).update(
         last_inbound_at=timezone.now() - dt.timedelta(days=2)
@@ -283,7 +285,7 @@ def test_outside_the_window_the_page_says_the_template_went(staff_client, graph)
     html = response.content.decode()
     assert "the re-engagement template was sent" in html
     assert "Not sent: the 24-hour window was closed" in html
-    run_queued_tasks()
+    task_queue.run()
     assert [body["type"] for body in graph.sent] == ["template"]
 
 
@@ -307,8 +309,9 @@ def test_an_empty_reply_is_refused(staff_client):
     assert b"Write a message first." in response.content
 
 
+@pytest.mark.broker
 @pytest.mark.django_db
-def test_a_double_submitted_form_sends_once(staff_client):
+def test_a_double_submitted_form_sends_once(staff_client, task_queue):
     customer = recent_customer()
     page = staff_client.get(url("conversation", customer.wa_id)).content.decode()
     key = re.search(r'name="key" value="([0-9a-f]{32})"', page)
@@ -318,7 +321,7 @@ def test_a_double_submitted_form_sends_once(staff_client):
             url("conversation-reply", customer.wa_id), {"text": "Hi", "key": key.group(1)}
         )
     assert Conversation.objects.filter(role="secretary").count() == 1
-    assert len(queued_sends()) == 1
+    assert len(queued_sends(task_queue)) == 1
 
 
 # ---------------------------------------------------------------------------- controls
@@ -392,9 +395,12 @@ def test_the_inbox_speaks_arabic_right_to_left(staff_client, settings):
     assert "إيقاف البوت مؤقتًا" in html
 
 
+@pytest.mark.broker
 # ---------------------------------------------------------------------------- end to end
 @pytest.mark.django_db(transaction=True)
-def test_a_handed_off_customer_gets_the_staff_reply_in_the_sandbox(live_server, settings):
+def test_a_handed_off_customer_gets_the_staff_reply_in_the_sandbox(
+    live_server, settings, task_queue
+):
     settings.WHATSAPP_SANDBOX = True
     settings.WHATSAPP_API_BASE_URL = f"{live_server.url}/sandbox/graph/v23.0"
     webhook = f"{live_server.url}/webhooks/whatsapp/"
@@ -414,7 +420,7 @@ def test_a_handed_off_customer_gets_the_staff_reply_in_the_sandbox(live_server, 
     assert WA_ID in browser.get(url("inbox"), {"needs": "1"}).content.decode()
     browser.get(url("conversation", WA_ID))
     browser.post(url("conversation-reply", WA_ID), {"text": "Hi Sara, this is reception"})
-    run_queued_tasks()  # the worker's send task posts to the fake Graph API over HTTP
+    task_queue.run()  # the worker's send task posts to the fake Graph API over HTTP
 
     out = SandboxMessage.objects.filter(direction="out").order_by("-id").first()
     assert out is not None

@@ -15,7 +15,7 @@ from reservations import services as booking
 from reservations.models import OpeningInterval, Reservation, Source
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.broker]
 
 SUNDAY = dt.date(2026, 11, 22)
 MONDAY = SUNDAY + dt.timedelta(days=1)

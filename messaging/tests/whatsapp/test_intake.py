@@ -6,10 +6,13 @@ import random
 import re
 import string
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import (
     DatabaseError,
     DataError,
@@ -20,7 +23,6 @@ from django.db import (
 )
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_q.models import OrmQ
 
 from config.db import is_transient_error
 from customers.models import Customer
@@ -35,18 +37,19 @@ def message_body(wamid: str) -> dict:
     return services_message_body(wamid, "966500000001")
 
 
-def queued_tasks() -> list[str]:
-    return sorted(q.func() for q in OrmQ.objects.all())
+pytestmark = pytest.mark.broker
 
 
 @pytest.mark.django_db
-def test_one_drain_is_queued_however_many_messages_arrive_before_it_starts(post_webhook):
+def test_one_drain_is_queued_however_many_messages_arrive_before_it_starts(
+    post_webhook, task_queue
+):
     for n in range(5):
         assert post_webhook(message_body(f"wamid.MANY{n}")).status_code == 200
     post_webhook(payload_bytes("status_sent.json"))
     post_webhook(payload_bytes("status_delivered.json"))
     assert InboundMessage.objects.count() == 5
-    assert queued_tasks() == sorted([services.DRAIN_TASK, delivery.STATUS_TASK])
+    assert task_queue.funcs() == sorted([services.DRAIN_TASK, delivery.STATUS_TASK])
     assert set(TaskWakeup.objects.values_list("task", flat=True)) == {
         services.DRAIN_TASK,
         delivery.STATUS_TASK,
@@ -54,13 +57,15 @@ def test_one_drain_is_queued_however_many_messages_arrive_before_it_starts(post_
 
 
 @pytest.mark.django_db
-def test_a_started_run_clears_its_wake_up_so_the_next_webhook_queues_another(post_webhook):
+def test_a_started_run_clears_its_wake_up_so_the_next_webhook_queues_another(
+    post_webhook, task_queue
+):
     post_webhook(message_body("wamid.FIRST"))
-    OrmQ.objects.all().delete()  # a worker took the task
+    task_queue.clear()  # a worker took the task
     services.drain_inbound_queue()  # ... and it starts by clearing the wake-up
     assert not TaskWakeup.objects.filter(task=services.DRAIN_TASK).exists()
     post_webhook(message_body("wamid.SECOND"))
-    assert queued_tasks() == [services.DRAIN_TASK]
+    assert task_queue.funcs() == [services.DRAIN_TASK]
 
 
 @pytest.mark.django_db
@@ -72,19 +77,19 @@ def test_the_status_task_clears_its_wake_up_and_applies(post_webhook):
 
 
 @pytest.mark.django_db
-def test_a_redelivery_wakes_the_worker_again_after_its_task_was_lost(post_webhook):
+def test_a_redelivery_wakes_the_worker_again_after_its_task_was_lost(post_webhook, task_queue):
     body = message_body("wamid.LOST")
     post_webhook(body)
-    OrmQ.objects.all().delete()  # the broker lost the task; the stale wake-up is swept
+    task_queue.clear()  # the broker lost the task; the stale wake-up is swept
     with time_machine.travel(
         timezone.now() + delivery.WAKEUP_STALE_AFTER + dt.timedelta(seconds=1)
     ):
         services.sweep_queues()
     assert not TaskWakeup.objects.exists()
-    OrmQ.objects.all().delete()  # (the sweep queued a drain itself: the message is due)
+    task_queue.clear()  # (the sweep queued a drain itself: the message is due)
     post_webhook(body)
     assert InboundMessage.objects.count() == 1
-    assert queued_tasks() == [services.DRAIN_TASK]
+    assert task_queue.funcs() == [services.DRAIN_TASK]
 
 
 @pytest.mark.django_db
@@ -94,32 +99,52 @@ def test_the_sweep_keeps_a_fresh_wake_up(post_webhook):
     assert TaskWakeup.objects.filter(task=services.DRAIN_TASK).exists()
 
 
-@pytest.mark.django_db
-def test_when_the_task_cannot_be_queued_meta_is_asked_to_deliver_again(post_webhook):
-    def fail_task_inserts(execute, sql, params, many, context):
-        if "INSERT INTO django_q_ormq" in sql.replace('"', ""):
-            raise DatabaseError("disk full")
-        return execute(sql, params, many, context)
+@contextmanager
+def broker_refusing() -> Iterator[None]:
+    """The broker refuses tasks: the database's task insert fails, or Redis cannot be reached."""
+    if "orm" in settings.Q_CLUSTER:
 
+        def fail_task_inserts(execute, sql, params, many, context):
+            if "INSERT INTO django_q_ormq" in sql.replace('"', ""):
+                raise DatabaseError("disk full")
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(fail_task_inserts):
+            yield
+        return
+    from django_q.conf import Conf
+
+    url, Conf.REDIS = Conf.REDIS, "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    try:
+        yield
+    finally:
+        Conf.REDIS = url
+
+
+# Committed for real: Redis is told about a task as the webhook's transaction commits.
+@pytest.mark.django_db(transaction=True)
+def test_when_the_task_cannot_be_queued_meta_is_asked_to_deliver_again(post_webhook, task_queue):
     body = message_body("wamid.NOTASK")
-    with connection.execute_wrapper(fail_task_inserts):
+    with broker_refusing():
         assert post_webhook(body).status_code == 503
-    # The wake-up is not left behind (on PostgreSQL the row itself is stored, on SQLite the
-    # whole transaction is undone), so Meta's redelivery queues the task.
+    # The message is stored and its wake-up taken back, so that Meta's redelivery queues the task.
+    assert InboundMessage.objects.filter(message_id="wamid.NOTASK").exists()
     assert not TaskWakeup.objects.exists()
     assert post_webhook(body).status_code == 200
     assert InboundMessage.objects.count() == 1
-    assert queued_tasks() == [services.DRAIN_TASK]
+    assert task_queue.funcs() == [services.DRAIN_TASK]
 
 
 @pytest.mark.django_db
-def test_errors_in_a_batch_are_stored_with_its_messages_in_one_transaction(post_webhook):
+def test_errors_in_a_batch_are_stored_with_its_messages_in_one_transaction(
+    post_webhook, task_queue
+):
     body = message_body("wamid.WITHERROR")
     errors = payload("errors_only.json")["entry"][0]["changes"][0]["value"]["errors"]
     body["entry"][0]["changes"][0]["value"]["errors"] = errors
     assert post_webhook(body).json() == {"messages": 1, "statuses": 0, "errors": 1, "refused": 0}
     assert InboundMessage.objects.filter(message_id="wamid.WITHERROR").exists()
-    assert queued_tasks() == [services.DRAIN_TASK]
+    assert task_queue.funcs() == [services.DRAIN_TASK]
 
 
 def test_request_wakeup_refuses_to_run_outside_the_transaction_of_the_work():
@@ -143,7 +168,7 @@ def test_on_postgresql_a_webhook_is_one_statement(post_webhook):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_drain_starting_while_a_webhook_commits_waits_for_it_and_sees_its_message():
+def test_a_drain_starting_while_a_webhook_commits_waits_for_it_and_sees_its_message(task_queue):
     """The race the wake-up lock closes: the webhook finds the wake-up row (so it queues
     nothing) while the run that will delete it is starting; the run must see the message."""
     TaskWakeup.objects.create(task=services.DRAIN_TASK, requested_at=timezone.now())
@@ -155,7 +180,7 @@ def test_a_drain_starting_while_a_webhook_commits_waits_for_it_and_sees_its_mess
             with transaction.atomic():  # the webhook's statement done, its commit still to come
                 batch = cloud_api.parse_webhook(message_body("wamid.RACE"))
                 intake.store_webhook(batch=batch)
-                queued.extend(queued_tasks())
+                queued.extend(task_queue.funcs())
                 stored.set()
                 release.wait(10)
         finally:
@@ -364,7 +389,7 @@ def test_a_batch_bigger_than_one_statement_can_bind_is_stored_whole(
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_an_item_the_database_still_refuses_is_kept_aside_and_the_others_stored(
-    post_webhook, monkeypatch
+    post_webhook, monkeypatch, task_queue
 ):
     """What the checks at intake miss (here: a wamid too long for its index, with the length
     check relaxed) is found item by item, each in a savepoint."""
@@ -383,7 +408,7 @@ def test_an_item_the_database_still_refuses_is_kept_aside_and_the_others_stored(
     }
     assert StatusUpdate.objects.get().wa_message_id == "wamid.OK3"
     assert all("the database refused it" in str(row.last_error) for row in refused_rows())
-    assert queued_tasks() == sorted([services.DRAIN_TASK, delivery.STATUS_TASK])
+    assert sorted(task_queue.funcs()) == sorted([services.DRAIN_TASK, delivery.STATUS_TASK])
 
 
 @pytest.mark.django_db
