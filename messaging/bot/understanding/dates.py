@@ -14,7 +14,7 @@ from hijridate import Gregorian, Hijri
 from messaging.bot.understanding.numerals import AR_DAY_ORDINALS, number
 from messaging.bot.understanding.text import any_of, near_miss
 
-WEEK_STARTS_ON = 6  # Sunday, as in the Gulf: "next week" begins on the coming Sunday
+SUNDAY = 6  # as in the Gulf, "next week" begins on the coming Sunday (the clinic's rules say)
 
 
 @dataclass
@@ -136,8 +136,11 @@ _WEEK = re.compile(
 _END_OF = re.compile(r"(?:end of|اخر|نهايه|اخير)\s*$")
 
 
-def read_day(text: str, *, today: date) -> DayReading:
-    """The day (or the first of a run of days) in normalized text, never in the past."""
+def read_day(text: str, *, today: date, week_starts_on: int = SUNDAY) -> DayReading:
+    """The day (or the first of a run of days) in normalized text, never in the past.
+
+    `week_starts_on` (Monday 0 .. Sunday 6) places "next week".
+    """
     for reader in (_iso, _numeric, _day_and_month, _month_alone, _day_of_month, _relative):
         if (found := reader(text, today)) is not None:
             return found
@@ -146,7 +149,9 @@ def read_day(text: str, *, today: date) -> DayReading:
             return DayReading(day=today + timedelta(days=offset), spans=[match.span()])
     if _TONIGHT.search(text):
         return DayReading(day=today)
-    return _weekday(text, today) or _week(text, today) or DayReading()
+    return (
+        _weekday(text, today, week_starts_on) or _week(text, today, week_starts_on) or DayReading()
+    )
 
 
 def _iso(text: str, today: date) -> DayReading | None:
@@ -230,7 +235,7 @@ def _relative(text: str, today: date) -> DayReading | None:
     return DayReading(day=today + timedelta(days=days), spans=[match.span()])
 
 
-def _weekday(text: str, today: date) -> DayReading | None:
+def _weekday(text: str, today: date, week_starts_on: int) -> DayReading | None:
     match = _WEEKDAY.search(text)
     name = match["name"] if match else None
     span = match.span() if match else (0, 0)
@@ -250,20 +255,23 @@ def _weekday(text: str, today: date) -> DayReading | None:
         return DayReading(unclear=True, spans=[span])
     ahead = (_WEEKDAYS[name] - today.weekday()) % 7
     if match and match["nextweek"]:
-        next_week = today + timedelta(days=(WEEK_STARTS_ON - today.weekday() - 1) % 7 + 1)
-        ahead = (next_week - today).days + (_WEEKDAYS[name] - WEEK_STARTS_ON) % 7
+        next_week = _next_week(today, week_starts_on)
+        ahead = (next_week - today).days + (_WEEKDAYS[name] - week_starts_on) % 7
     elif match and (match["next"] or match["next2"]) and ahead == 0:
         ahead = 7  # "next Monday" said on a Monday
     return DayReading(day=today + timedelta(days=ahead), by_weekday=ahead == 0, spans=[span])
 
 
-def _week(text: str, today: date) -> DayReading | None:
+def _week(text: str, today: date, week_starts_on: int) -> DayReading | None:
     if not (match := _WEEK.search(text)):
         return None
     if match["this"]:
         return DayReading(from_day=today, spans=[match.span()])
-    ahead = (WEEK_STARTS_ON - today.weekday() - 1) % 7 + 1
-    return DayReading(from_day=today + timedelta(days=ahead), spans=[match.span()])
+    return DayReading(from_day=_next_week(today, week_starts_on), spans=[match.span()])
+
+
+def _next_week(today: date, week_starts_on: int) -> date:
+    return today + timedelta(days=(week_starts_on - today.weekday() - 1) % 7 + 1)
 
 
 # ------------------------------------------------------------------------------ calendars

@@ -14,7 +14,7 @@ EN_NUMBERS: dict[str, int] = {word: n for n, word in enumerate(_EN, start=1)} | 
 # Cardinals as people type them in the Gulf, Egypt and the Levant, and in MSA; the hour ordinals
 # ("الساعة الرابعة") are feminine, the day ordinals ("الرابع عشر من") masculine.
 AR_NUMBERS: dict[str, int] = {
-    "واحد": 1, "واحده": 1, "الواحده": 1,
+    "واحد": 1, "واحده": 1, "وحده": 1, "الواحده": 1,
     "اثنين": 2, "اتنين": 2, "ثنتين": 2, "تنتين": 2, "الثانيه": 2,
     "ثلاث": 3, "ثلاثه": 3, "تلات": 3, "تلاته": 3, "تلت": 3, "الثالثه": 3,
     "اربع": 4, "اربعه": 4, "الرابعه": 4,

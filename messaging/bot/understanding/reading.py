@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from messaging.bot.understanding.dates import read_day
+from messaging.bot.understanding.dates import SUNDAY, read_day
 from messaging.bot.understanding.intents import Intent, is_question, parse_intent
 from messaging.bot.understanding.text import any_of, normalize_text
 from messaging.bot.understanding.times import PartOfDay, TimeCandidates, read_time
@@ -44,12 +44,13 @@ class Reading:
         return bool(self.day or self.from_day or self.times or self.part or self.unclear)
 
 
-def read_message(text: str, *, now: datetime) -> Reading:
-    """Read one message; `now` is the clinic's local time."""
+def read_message(text: str, *, now: datetime, week_starts_on: int = SUNDAY) -> Reading:
+    """Read one message; `now` is the clinic's local time, `week_starts_on` its first weekday
+    (Monday 0 .. Sunday 6)."""
     normalized = normalize_text(text)
     intent = parse_intent(normalized)
     quiet = _LEADING_GREETING.sub(" ", _GREETINGS.sub(lambda m: " " * len(m[0]), normalized))
-    day = read_day(quiet, today=now.date())
+    day = read_day(quiet, today=now.date(), week_starts_on=week_starts_on)
     rest = _blank(quiet, day.spans)
     clock = read_time(rest)
     rest = _blank(rest, clock.spans)
