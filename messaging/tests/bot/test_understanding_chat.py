@@ -30,7 +30,8 @@ def asked(chat: Chat, text: str) -> tuple[str, list[str]]:
     """The bot asked instead of proposing: its lead and the rows it offered."""
     lead, listed = chat.say(text)
     assert listed.kind == "list"
-    assert "Confirm" not in listed.titles and "تأكيد" not in listed.titles
+    assert "Confirm" not in listed.titles
+    assert "تأكيد" not in listed.titles
     return lead.text, listed.titles
 
 
