@@ -180,12 +180,13 @@ def pick(turn: Turn, step: Step) -> Replies:
 def by_reading(turn: Turn, step: Step, reading: Reading) -> Replies:
     """A typed day and/or time. Only what was read is proposed: a day or time that was written
     but not understood gets the day (or time) list, never a guess."""
+    if reading.unclear_time and reading.day is not None and not reading.unclear_day:
+        lead = _("Sorry, I could not read the time. Please choose one:")
+        return [outgoing.text(lead), *times(turn, step.to("d", day=reading.day))]
     if reading.unclear:
-        if reading.day is not None:
-            lead = _("Sorry, I could not read the time. Please choose one:")
-            return [outgoing.text(lead), *times(turn, step.to("d", day=reading.day))]
         lead = _("Sorry, I could not tell which day you mean. Please choose one:")
-        return [outgoing.text(lead), *days(turn, step.to("dp", day=reading.from_day or turn.today))]
+        first = reading.from_day if not reading.unclear_day and reading.from_day else turn.today
+        return [outgoing.text(lead), *days(turn, step.to("dp", day=first))]
     if reading.from_day is not None and reading.day is None:
         return days(turn, step.to("dp", day=reading.from_day))
     if reading.part is not None and reading.times is None:

@@ -21,7 +21,8 @@ SUNDAY = 6  # as in the Gulf, "next week" begins on the coming Sunday (the clini
 class DayReading:
     day: date | None = None
     from_day: date | None = None  # the days from then on ("next week", "in December")
-    by_weekday: bool = False  # named by its weekday: may mean next week if its hour has passed
+    by_weekday: bool = False  # today named by its weekday: next week if its hour has passed
+    weekday: int | None = None  # the weekday named, if one was
     unclear: bool = False  # a date was written but could not be read (31 November)
     spans: list[tuple[int, int]] = field(default_factory=list)
 
@@ -81,7 +82,7 @@ _MONTH = rf"(?P<month>{_alternation(_MONTHS)})"
 _HMONTH = rf"(?P<hmonth>{_alternation(_HIJRI_MONTHS)})"
 _DAYNUM = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _ORDWORD = rf"(?P<ord>{_alternation(AR_DAY_ORDINALS)})"
-_FIRST = r"(?P<first>اول|first|1st)"
+_FIRST = r"(?P<first>(?:اول|first)(?:\s+(?:يوم|day))?)"
 _OF = r"(?:\s*(?:of|من|في)\s+)?(?:\s*(?:شهر)\s+)?\s*"
 _NUMBER_WORD = r"\d{1,2}|[a-z]+|[\u0600-\u06ff]+"
 
@@ -120,13 +121,16 @@ _RELATIVE_DAYS = [
 ]  # fmt: skip
 # Today, said with its part of the day: the part is left for the time reader.
 _TONIGHT = any_of(["tonight", "this evening", "this morning", "this afternoon", "الليله"])
-_NEXT_BEFORE = r"(?:(?P<next>next|nxt|coming|the coming)|(?P<this>this))\s+"
+_NEXT_BEFORE = (
+    r"(?:(?P<weekfirst>next\s+(?:week|wk)|(?:ال)?اسبوع\s+(?:الجاي|القادم|الياي))\s*,?\s*(?:on\s+)?"
+    r"|(?P<next>next|nxt|coming|the coming)\s+|(?P<this>this)\s+)"
+)
 _NEXT_AFTER = (
     r"\s+(?:(?P<nextweek>next\s+week|الاسبوع\s+(?:الجاي|القادم|الياي))"
     r"|(?P<next2>الجاي|الجايه|القادم|القادمه|الياي|اللي\s+جاي|اللي\s+جايه|الي\s+جاي))"
 )
 _WEEKDAY = re.compile(
-    rf"{_B}(?:{_NEXT_BEFORE})?(?:(?:on|يوم)\s+)?{_AR_PREFIX}(?P<name>{_alternation(_WEEKDAYS)})"
+    rf"{_B}{_NEXT_BEFORE}?(?:(?:on|يوم)\s+)?{_AR_PREFIX}(?P<name>{_alternation(_WEEKDAYS)})"
     rf"(?:{_NEXT_AFTER})?{_E}"
 )
 _WEEK = re.compile(
@@ -254,12 +258,17 @@ def _weekday(text: str, today: date, week_starts_on: int) -> DayReading | None:
     if _END_OF.search(text[: span[0]]):  # "آخر الجمعة", "end of the week": not one day
         return DayReading(unclear=True, spans=[span])
     ahead = (_WEEKDAYS[name] - today.weekday()) % 7
-    if match and match["nextweek"]:
+    if match and (match["nextweek"] or match["weekfirst"]):
         next_week = _next_week(today, week_starts_on)
         ahead = (next_week - today).days + (_WEEKDAYS[name] - week_starts_on) % 7
     elif match and (match["next"] or match["next2"]) and ahead == 0:
         ahead = 7  # "next Monday" said on a Monday
-    return DayReading(day=today + timedelta(days=ahead), by_weekday=ahead == 0, spans=[span])
+    return DayReading(
+        day=today + timedelta(days=ahead),
+        by_weekday=ahead == 0,
+        weekday=_WEEKDAYS[name],
+        spans=[span],
+    )
 
 
 def _week(text: str, today: date, week_starts_on: int) -> DayReading | None:

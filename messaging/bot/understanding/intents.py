@@ -29,7 +29,8 @@ _KEYWORDS: list[tuple[Intent, tuple[str, ...]]] = [
     (Intent.LANGUAGE_ARABIC, ("arabic", "عربي", "العربيه")),
     (Intent.LANGUAGE_ENGLISH, ("english", "انجليزي", "انقليزي", "الانجليزيه")),
     (Intent.LATE, (
-        "late", "running late", "on my way", "stuck in traffic", "almost there",
+        "late", "running late", "running behind", "delayed", "held up", "on my way",
+        "stuck in traffic", "almost there",
         "be there in", "متاخر", "متاخره", "متاخرين", "بتاخر", "راح اتاخر", "رح اتاخر", "هتاخر",
         "حتاخر", "ساتاخر", "اتاخر", "تاخرت", "بالطريق", "في الطريق", "عم اجي", "متاخرا",
     )),
@@ -50,7 +51,8 @@ _KEYWORDS: list[tuple[Intent, tuple[str, ...]]] = [
     (Intent.MY_APPOINTMENTS, (
         "my appointment", "my booking", "my reservation", "my appt", "my next visit",
         "do i have an appointment", "do i have a booking", "do i have any",
-        "did i book", "have i booked", "am i booked",
+        "did i book", "have i booked", "am i booked", "if i have a booking",
+        "if i have an appointment", "have i got an appointment",
         "مواعيدي", "موعدي", "ميعادي", "حجوزاتي", "حجزي", "عندي موعد", "عندي ميعاد",
         "ليا ميعاد", "لي موعد", "لدي موعد", "عندي حجز",
     )),

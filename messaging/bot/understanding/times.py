@@ -81,12 +81,18 @@ _MARKER_FIRST = re.compile(
 _NOON_WORDS = any_of(["noon", "midday", "12 noon", "الظهيره", "عند الظهيره"])
 _PARTS = [
     (PartOfDay.NIGHT, any_of(["بعد العشا", "بعد العشاء", "late night", "late at night"])),
-    (PartOfDay.MORNING, any_of(["morning", "mornin", "am", "الصبح", "الصباح", "صباحا", "صباحي",
-                                "صباحيه", "بدري"])),
-    (PartOfDay.AFTERNOON, any_of(["afternoon", "arvo", "العصر", "عصرا", "بعد الظهر", "بعد الضهر",
-                                  "العصريه", "الظهر", "الضهر"])),
-    (PartOfDay.EVENING, any_of(["evening", "eve", "tonight", "المغرب", "مساء", "مساءا", "المساء",
-                                "المسا", "بالليل", "بليل", "مسائي", "مسائيه", "night", "الليل"])),
+    (PartOfDay.MORNING, any_of([
+        "morning", "mornin", "mrng", "morng", "الصبح", "الصباح", "صباحا", "صباحي", "صباحيه",
+        "بدري",
+    ])),
+    (PartOfDay.AFTERNOON, any_of([
+        "afternoon", "arvo", "aftn", "afternon", "aftrnoon", "العصر", "عصرا", "بعد الظهر",
+        "بعد الضهر", "العصريه", "الظهر", "الضهر",
+    ])),
+    (PartOfDay.EVENING, any_of([
+        "evening", "eve", "evng", "tonight", "night", "المغرب", "مساء", "مساءا", "المساء", "المسا",
+        "بالليل", "بليل", "مسائي", "مسائيه", "الليل",
+    ])),
 ]  # fmt: skip
 _UNCLEAR = re.compile(
     r"(?<![\d:])\d{1,2}\s*(?:or|او|ولا|-|to)\s*\d{1,2}(?![\d:/])"

@@ -77,7 +77,7 @@ def mistakes(example: Example, reading: Reading) -> list[str]:
         return wrong
     kind, day = example.expected_day()
     if kind == "ask":
-        if not reading.unclear or reading.day is not None:
+        if not reading.unclear_day:
             wrong.append(f"day {reading.day} (unclear={reading.unclear}) should be asked")
     elif kind == "from":
         if reading.from_day != day or reading.day is not None:
@@ -85,7 +85,7 @@ def mistakes(example: Example, reading: Reading) -> list[str]:
     elif reading.day != day or reading.from_day is not None:
         wrong.append(f"day {reading.day or reading.from_day} != {day}")
     if example.at == "ask":
-        if not reading.unclear or reading.times is not None:
+        if not reading.unclear_time:
             wrong.append(f"time {reading.times} (unclear={reading.unclear}) should be asked")
     elif example.at == "-":
         if reading.times or reading.part:
@@ -96,8 +96,10 @@ def mistakes(example: Example, reading: Reading) -> list[str]:
             wrong.append(f"time {got} != {example.at}")
     elif reading.part != example.at or reading.times is not None:
         wrong.append(f"part {reading.part or reading.times} != {example.at}")
-    if reading.unclear and example.day != "ask" and example.at != "ask":
-        wrong.append("asks although everything was read")
+    if reading.unclear_day and example.day != "ask":
+        wrong.append("asks for the day although it was read")
+    if reading.unclear_time and example.at != "ask":
+        wrong.append("asks for the time although it was read")
     return wrong
 
 
