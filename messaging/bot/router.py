@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from messaging import vacations
-from messaging.bot import appointments, booking, ids, menu, questions, reminders
+from messaging.bot import appointments, booking, faq, ids, menu, questions, reminders
 from messaging.bot.ids import Step
 from messaging.bot.menu import Replies, main_menu
 from messaging.bot.parsing import Intent, normalize_text, read_message
@@ -92,7 +92,9 @@ def on_text(turn: Turn, text: str) -> Replies:
     week_starts_on = BookingRules.objects.get_solo().week_starts_on
     reading = read_message(text, now=timezone.localtime(turn.now), week_starts_on=week_starts_on)
     intent = reading.intent
-    placed = intent is not None or reading.has_when
+    asks = intent is Intent.QUESTION or (intent is None and not reading.has_when)
+    entry = faq.find_entry(text) if asks else None
+    placed = intent is not None or reading.has_when or entry is not None
     turn.session.unplaced_texts = 0 if placed else turn.session.unplaced_texts + 1
     if intent is Intent.LANGUAGE_ARABIC:
         return switch_language(turn, "ar")
@@ -102,6 +104,8 @@ def on_text(turn: Turn, text: str) -> Replies:
         return questions.late_notice(turn, text)
     if intent is Intent.STAFF:
         return menu.hand_off(turn, reason="customer_asked")
+    if entry is not None:
+        return faq.answer(turn, entry)
     if intent is Intent.QUESTION:
         return questions.question(turn, text)
     if intent is Intent.LOCATION:

@@ -7,6 +7,7 @@ from messaging.models.conversation import (
     NotificationEvent,
     NotificationEventQuerySet,
 )
+from messaging.models.faq import FaqEntry, FaqEntryQuerySet
 from messaging.models.queue import (
     InboundMessage,
     InboundMessageQuerySet,
@@ -28,6 +29,8 @@ __all__ = [
     "BotSession",
     "Conversation",
     "ConversationQuerySet",
+    "FaqEntry",
+    "FaqEntryQuerySet",
     "InboundMessage",
     "InboundMessageQuerySet",
     "MessagingSettings",
