@@ -41,7 +41,10 @@ _WEEKDAYS: dict[str, int] = {
 }  # fmt: skip
 _FULL_WEEKDAYS = [w for w in _WEEKDAYS if w.isascii() and len(w) >= 6]
 # After the preposition ل the article's alef goes: "للخميس" is "ل" + "الخميس".
-_WEEKDAYS |= {"لل" + w[2:]: n for w, n in _WEEKDAYS.items() if w.startswith("ال")}
+# and in the Gulf "this Thursday" is "هالخميس" (ها + الخميس).
+_WEEKDAYS |= {"لل" + w[2:]: n for w, n in _WEEKDAYS.items() if w.startswith("ال")} | {
+    "ه" + w: n for w, n in _WEEKDAYS.items() if w.startswith("ال")
+}
 
 _MONTHS: dict[str, int] = {
     "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
@@ -97,15 +100,20 @@ _ISO = re.compile(r"(?<!\d)(\d{4})\s*-\s*(\d{1,2})\s*-\s*(\d{1,2})(?!\d)")
 NUMERIC = re.compile(r"(?<![\d:])(\d{1,2})\s*[-/]\s*(\d{1,2})(?:\s*[-/]\s*(\d{4}|\d{2}))?(?![\d:])")
 # "24.11.2026": with dots only with the year ("6.30" is a time).
 _DOTTED = re.compile(r"(?<![\d:.])(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?![\d:])")
-_THIS_MONTH = r"(?:this month|هذا الشهر|هالشهر|الشهر هذا|الحالي)"
+_THIS_MONTH = (
+    r"(?:this month|هذا الشهر|هالشهر|الشهر هذا|الشهر الحالي"
+    r"|(?:ال|ل)شهر(?! (?:الجاي|القادم|الياي|اللي)))"
+)
 _NEXT_MONTH = r"(?:next month|الشهر (?:الجاي|القادم|الياي|الجاي)|الشهر اللي جاي)"
 _DAY_OF_MONTH = re.compile(
-    rf"{_B}(?:(?:on\s+)?the\s+{_DAYNUM}|(?P<day2>\d{{1,2}})(?:st|nd|rd|th)|(?:يوم|تاريخ)\s+(?P<day3>\d{{1,2}})"
-    rf"|(?:يوم\s+)?{_ORDWORD})(?:\s+(?:من\s+)?(?P<which>{_THIS_MONTH}|{_NEXT_MONTH}))?{_E}"
+    rf"{_B}(?:(?:on\s+)?the\s+{_DAYNUM}|(?P<day2>\d{{1,2}})(?:st|nd|rd|th)"
+    rf"|(?:يوم|تاريخ)\s+(?P<day3>\d{{1,2}})|(?:يوم\s+)?{_ORDWORD}"
+    rf"|(?P<day4>\d{{1,2}})(?=\s+(?:من\s+)?(?:{_THIS_MONTH}|{_NEXT_MONTH})))"
+    rf"(?:\s+(?:من\s+)?(?P<which>{_THIS_MONTH}|{_NEXT_MONTH}))?{_E}"
 )
 _MONTH_SHIFT = re.compile(rf"{_B}(?P<which>{_NEXT_MONTH}){_E}")
 _RELATIVE = re.compile(
-    rf"{_B}(?:(?:in|after|within)\s+(?P<n1>{_NUMBER_WORD})\s+(?P<u1>days?|weeks?|wks?)"
+    rf"{_B}(?:(?:in|after|within)\s+(?P<n1>{_NUMBER_WORD})\s+(?P<u1>days?|weeks?|wks?|fortnight)"
     rf"(?:\s+(?:from\s+(?:now|today)|time|later))?"
     rf"|(?P<n2>{_NUMBER_WORD})\s+(?P<u2>days?|weeks?|wks?)\s+(?:from\s+(?:now|today)|later)"
     rf"|(?:بعد|عقب)\s+(?:(?P<n3>{_NUMBER_WORD})\s+)?(?P<u3>ايام|تيام|يوم|يومين|اسبوع|اسبوعين|اسابيع|جمعه)"
@@ -204,14 +212,15 @@ def _month_alone(text: str, today: date) -> DayReading | None:
 
 def _day_of_month(text: str, today: date) -> DayReading | None:
     if match := _DAY_OF_MONTH.search(text):
-        raw = match["day"] or match["day2"] or match["day3"]
+        raw = match["day"] or match["day2"] or match["day3"] or match["day4"]
         day = int(raw) if raw else AR_DAY_ORDINALS[match["ord"]]
         which = match["which"] or ""
         if which and re.fullmatch(_NEXT_MONTH, which):
             year, month = (today.year + today.month // 12, today.month % 12 + 1)
             return _dated(_safe_date(year, month, day), match)
-        if which:
-            return _dated(_safe_date(today.year, today.month, day), match)
+        if which:  # this month's: a day gone by cannot be booked, so ask
+            this_month = _safe_date(today.year, today.month, day)
+            return _dated(this_month if this_month and this_month >= today else None, match)
         if day > 31:
             return DayReading(unclear=True, spans=[match.span()])
         for ahead in range(3):  # the next time this day of the month comes round
@@ -235,7 +244,7 @@ def _relative(text: str, today: date) -> DayReading | None:
     elif (count := number(raw)) is None or count > 60:  # type: ignore[assignment]
         return DayReading(unclear=True, spans=[match.span()])
     weeks = unit.startswith(("week", "wk", "اسب", "اسا", "جمعه"))
-    days = count * (7 if weeks else 1)
+    days = count * (14 if unit == "fortnight" else 7 if weeks else 1)
     return DayReading(day=today + timedelta(days=days), spans=[match.span()])
 
 

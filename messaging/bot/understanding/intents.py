@@ -30,7 +30,8 @@ _KEYWORDS: list[tuple[Intent, tuple[str, ...]]] = [
     (Intent.LANGUAGE_ENGLISH, ("english", "انجليزي", "انقليزي", "الانجليزيه")),
     (Intent.LATE, (
         "late", "running late", "running behind", "delayed", "held up", "on my way",
-        "stuck in traffic", "almost there",
+        "stuck in traffic", "almost there", "mins away", "minutes away", "min away",
+        "بوصل", "باوصل", "راح اوصل", "رح اوصل", "هوصل", "حوصل", "ساصل", "واصل بعد",
         "be there in", "متاخر", "متاخره", "متاخرين", "بتاخر", "راح اتاخر", "رح اتاخر", "هتاخر",
         "حتاخر", "ساتاخر", "اتاخر", "تاخرت", "بالطريق", "في الطريق", "عم اجي", "متاخرا",
     )),
@@ -38,14 +39,16 @@ _KEYWORDS: list[tuple[Intent, tuple[str, ...]]] = [
         "cancel", "cancl", "cancle", "call it off", "call off", "remove my booking",
         "remove my appointment", "drop my appointment", "drop my booking", "cant make it",
         "can't make it", "cannot make it", "wont be able to come", "won't be able to come",
-        "الغاء", "الغي", "الغوا", "الغو", "لغي", "الغيه", "كنسل", "اكنسل", "كنسلوا", "نكنسل",
+        "الغاء", "الغي", "الغوا", "الغو", "لغي", "الغيه", "تلغون", "تلغوا", "تلغو", "تلغي",
+        "يلغي", "نلغي", "الغيها", "الغولي", "الغيلي", "انلغي", "كنسل", "اكنسل", "كنسلوا", "نكنسل",
         "لا اريد الموعد", "ما راح اقدر اجي", "مش هقدر اجي", "ما بقدر اجي", "ما اقدر اجي",
     )),
     (Intent.MOVE, (
         "reschedule", "move", "change", "postpone", "push back", "push my", "rearrange",
         "different time", "another time", "another day", "bring forward",
         "تغيير", "تعديل", "تاجيل", "اجل", "ااجل", "اأجل", "نأجل", "تاجلون", "تاجلوا", "اجلوا",
-        "انقل", "تنقلوا", "تنقلو", "تنقلون", "نقل", "اغير", "تغيرون", "تغيروا", "غيروا", "اقدم",
+        "انقل", "تنقلوا", "تنقلو", "تنقلون", "نقل", "اغير", "نغير", "تغيرلي", "تأجلي", "اجلي",
+        "ااخر", "اخر موعدي", "تاخير موعدي", "تغيرون", "تغيروا", "غيروا", "اقدم",
         "تقديم",
     )),
     (Intent.MY_APPOINTMENTS, (
@@ -75,7 +78,8 @@ _KEYWORDS: list[tuple[Intent, tuple[str, ...]]] = [
     )),
     (Intent.LOCATION, (
         "location", "located", "address", "where are you", "where is the clinic", "map",
-        "directions", "how do i get", "get to you", "الموقع", "العنوان", "عنوان", "عنوانكم", "وين",
+        "directions", "how do i get", "get to you", "where are u", "where r u", "where r you",
+        "where is it", "whereabouts", "الموقع", "العنوان", "عنوان", "عنوانكم", "وين",
         "لوكيشن", "اللوكيشن", "فين", "مكانكم", "الخريطه",
     )),
     (Intent.BOOK, (

@@ -82,16 +82,18 @@ _NOON_WORDS = any_of(["noon", "midday", "12 noon", "الظهيره", "عند ا�
 _PARTS = [
     (PartOfDay.NIGHT, any_of(["بعد العشا", "بعد العشاء", "late night", "late at night"])),
     (PartOfDay.MORNING, any_of([
-        "morning", "mornin", "mrng", "morng", "الصبح", "الصباح", "صباحا", "صباحي", "صباحيه",
-        "بدري",
+        "morning", "mornin", "mrng", "morng", "first thing", "before noon", "before lunch",
+        "الصبح", "الصباح", "صباحا", "صباحي", "صباحيه", "بدري", "الفجر", "الضحي", "قبل الظهر",
+        "قبل الضهر",
     ])),
     (PartOfDay.AFTERNOON, any_of([
-        "afternoon", "arvo", "aftn", "afternon", "aftrnoon", "العصر", "عصرا", "بعد الظهر",
+        "afternoon", "arvo", "aftn", "afternon", "aftrnoon", "lunchtime", "lunch time",
+        "after lunch", "العصر", "عصرا", "بعد الظهر",
         "بعد الضهر", "العصريه", "الظهر", "الضهر",
     ])),
     (PartOfDay.EVENING, any_of([
         "evening", "eve", "evng", "tonight", "night", "المغرب", "مساء", "مساءا", "المساء", "المسا",
-        "بالليل", "بليل", "مسائي", "مسائيه", "الليل",
+        "بالليل", "بليل", "مسائي", "مسائيه", "الليل", "عشيه", "العشيه", "ليلا",
     ])),
 ]  # fmt: skip
 _UNCLEAR = re.compile(
