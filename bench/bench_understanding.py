@@ -59,7 +59,8 @@ def main() -> None:
 
 
 def rules_day(reading: Any) -> date | None:
-    return reading.day or reading.from_day
+    """The day the rules settle on; a day they flag to ask about is not one."""
+    return None if reading.unclear_day else reading.day or reading.from_day
 
 
 def dateparser_day(now: Any) -> Callable[[str], date | None]:
