@@ -32,6 +32,7 @@ _WEEKDAYS: dict[str, int] = {
     # Monday is 0, as in date.weekday(). No bare "احد"/"اثنين": they also mean "one"/"two".
     "monday": 0, "mon": 0, "الاثنين": 0, "الاتنين": 0, "التنين": 0, "اثنين": 0,
     "tuesday": 1, "tue": 1, "tues": 1, "الثلاثاء": 1, "الثلاثا": 1, "ثلاثاء": 1, "التلات": 1,
+    "التلاتا": 1,
     "التلاتاء": 1, "الثلوث": 1,
     "wednesday": 2, "wed": 2, "weds": 2, "الاربعاء": 2, "الاربعا": 2, "اربعاء": 2, "الاربع": 2,
     "thursday": 3, "thu": 3, "thur": 3, "thurs": 3, "الخميس": 3, "خميس": 3,
@@ -192,8 +193,13 @@ def _day_and_month(text: str, today: date) -> DayReading | None:
     return None
 
 
+_AFTER = re.compile(r"(?:after|بعد|عقب)\s*$")
+
+
 def _month_alone(text: str, today: date) -> DayReading | None:
     for match in _MONTH_ALONE.finditer(text):
+        if _AFTER.search(text[: match.start()]):  # "after Ramadan": which day? ask
+            return DayReading(unclear=True, spans=[match.span()])
         if match["hmonth"] and match["hmonth"] not in _MONTH_NEEDS_DAY:
             first = _upcoming_hijri(today, _HIJRI_MONTHS[match["hmonth"]], 1, month_start=True)
             return DayReading(from_day=first, spans=[match.span()])

@@ -121,6 +121,7 @@ def test_a_part_of_the_day_when_the_clinic_is_closed_says_so(chat):
         "thursday 27/11 at 4pm",  # 27/11 is a Friday: which one?
         "tomorrow or wednesday at 4",
         "in 2 weeks on monday",  # two weeks from this Sunday is a Sunday
+        "after ramadan",
     ],
 )
 def test_a_day_that_cannot_be_read_is_asked_for_never_guessed(chat, text):
