@@ -46,6 +46,10 @@ RECEPTIONIST_PERMISSIONS = [
     "customers.change_customer",
     "messaging.use_inbox",
     "messaging.view_events",
+    # The front desk keeps the answers to customers' questions up to date; adding or removing
+    # questions is the Manager's.
+    "messaging.view_faqentry",
+    "messaging.change_faqentry",
 ]
 
 

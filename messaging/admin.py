@@ -21,6 +21,7 @@ from messaging.models import (
     MESSAGE_TYPE_LABELS,
     BotSession,
     Conversation,
+    FaqEntry,
     InboundMessage,
     MessagingSettings,
     NotificationEvent,
@@ -284,6 +285,43 @@ class BotSessionAdmin(ReadOnlyAdmin):
     list_select_related = ["customer"]
     search_fields = ["=customer__wa_id", "customer__customer_name"]
     ordering = ["-expires_at"]
+
+
+# ============================================================================ FAQ
+@admin.register(FaqEntry)
+class FaqEntryAdmin(admin.ModelAdmin):
+    list_display = ["question_en", "question_ar", "kind", "is_active", "position", "updated_at"]
+    list_filter = ["is_active", "kind"]
+    search_fields = ["question_en", "question_ar", "keywords_en", "keywords_ar"]
+    ordering = ["position", "id"]
+    actions = ["activate", "deactivate"]
+    fieldsets = [
+        (_("Question"), {"fields": ["question_en", "question_ar", "keywords_en", "keywords_ar"]}),
+        (_("Answer"), {"fields": ["kind", "answer_en", "answer_ar"]}),
+        (None, {"fields": ["is_active", "position"]}),
+    ]
+
+    @admin.action(description=_("Answer the selected questions"), permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[FaqEntry]) -> None:
+        count = queryset.update(is_active=True)
+        self.message_user(
+            request,
+            ngettext("%(count)d question is answered.", "%(count)d questions are answered.", count)
+            % {"count": count},
+        )
+
+    @admin.action(description=_("Stop answering the selected questions"), permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[FaqEntry]) -> None:
+        count = queryset.update(is_active=False)
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d question goes to the staff again.",
+                "%(count)d questions go to the staff again.",
+                count,
+            )
+            % {"count": count},
+        )
 
 
 # ============================================================================ automated messaging

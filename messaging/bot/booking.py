@@ -10,7 +10,7 @@ from messaging.bot import ids
 from messaging.bot.formatting import format_short_day, format_time
 from messaging.bot.ids import Step
 from messaging.bot.menu import Replies, main_menu
-from messaging.bot.parsing import TimeCandidates
+from messaging.bot.parsing import PartOfDay, Reading, TimeCandidates
 from messaging.bot.turn import (
     Turn,
     describe,
@@ -40,6 +40,7 @@ from reservations.models import BookingRules, Reservation, Source
 ROWS = 10  # WhatsApp's limit per list
 # Refusals of a whole day: other days are the next step (else the nearest free times are).
 DAY_REFUSALS = (VacationError, TooFarError)
+PART_OF_DAY_SEARCH_DAYS = 14  # "any evening?": the first day within two weeks with one
 
 
 def start(turn: Turn, *, type: int | None = None) -> Replies:
@@ -115,7 +116,7 @@ def days(turn: Turn, step: Step) -> Replies:
     return [outgoing.list_message(body, _("Days"), [(_("Free days"), rows)])]
 
 
-def times(turn: Turn, step: Step) -> Replies:
+def times(turn: Turn, step: Step, *, body: str = "") -> Replies:
     """The free times of `step.day` (after `step.at` when paging) with the places left."""
     on = step.day or turn.today
     day = services.available_slots(start=on, end=on, type=step.type)[0]
@@ -124,6 +125,12 @@ def times(turn: Turn, step: Step) -> Replies:
         reason = refusal_of_day(day.reason) if day.reason else None
         lead = reason.message_for(turn.language) if reason else _("No times are free that day.")
         return [outgoing.text(lead), *days(turn, step.to("dp", day=turn.today))]
+    return time_list(turn, step, on, offered, body=body)
+
+
+def time_list(
+    turn: Turn, step: Step, on: date, offered: list[slots.Slot], *, body: str = ""
+) -> Replies:
     shown = offered if len(offered) <= ROWS else offered[: ROWS - 1]
     rows = [
         outgoing.Row(
@@ -142,7 +149,9 @@ def times(turn: Turn, step: Step) -> Replies:
                 % {"time": format_time(offered[len(shown)].time, language=turn.language)},
             )
         )
-    body = _("Free times on %(day)s:") % {"day": format_short_day(on, language=turn.language)}
+    body = body or _("Free times on %(day)s:") % {
+        "day": format_short_day(on, language=turn.language)
+    }
     return [outgoing.list_message(body, _("Times"), [(_("Free times"), rows)])]
 
 
@@ -166,6 +175,58 @@ def pick(turn: Turn, step: Step) -> Replies:
         (ids.STOP, _("Cancel")),
     ]
     return [outgoing.buttons(body, choices)]
+
+
+def by_reading(turn: Turn, step: Step, reading: Reading) -> Replies:
+    """A typed day and/or time. Only what was read is proposed: a day or time that was written
+    but not understood gets the day (or time) list, never a guess."""
+    if reading.unclear_time and reading.day is not None and not reading.unclear_day:
+        lead = _("Sorry, I could not read the time. Please choose one:")
+        return [outgoing.text(lead), *times(turn, step.to("d", day=reading.day))]
+    if reading.unclear:
+        lead = _("Sorry, I could not tell which day you mean. Please choose one:")
+        first = reading.from_day if not reading.unclear_day and reading.from_day else turn.today
+        return [outgoing.text(lead), *days(turn, step.to("dp", day=first))]
+    if reading.from_day is not None and reading.day is None:
+        return days(turn, step.to("dp", day=reading.from_day))
+    if reading.part is not None and reading.times is None:
+        return part_of_day(turn, step, day=reading.day, part=reading.part)
+    return by_text(turn, step, day=reading.day, wished=reading.times)
+
+
+def part_of_day(turn: Turn, step: Step, *, day: date | None, part: PartOfDay) -> Replies:
+    """The free times in a part of the day ("tomorrow evening"), or why there are none."""
+    start, end = part.hours
+    first = day or turn.today
+    last = day or turn.today + timedelta(days=PART_OF_DAY_SEARCH_DAYS)
+    for found in services.available_slots(start=first, end=last, type=step.type):
+        inside = [s for s in found.slots if start <= s.time < end]
+        if inside:
+            body = _("Free times on %(day)s, %(part)s:") % {
+                "day": format_short_day(found.date, language=turn.language),
+                "part": part_label(part),
+            }
+            return time_list(turn, step.to("d", day=found.date), found.date, inside, body=body)
+    if day is None:
+        lead = _("There are no free times %(part)s soon.") % {"part": part_label(part)}
+        return [outgoing.text(lead), *days(turn, step.to("dp", day=turn.today))]
+    calendar = services.load_calendar(start=day, end=day)
+    opening = [t for t in calendar.slot_times(day) if start <= t < end]
+    context = {"part": part_label(part), "day": format_short_day(day, language=turn.language)}
+    if opening:
+        lead = _("No times are free %(part)s on %(day)s.") % context
+    else:
+        lead = _("We are closed %(part)s on %(day)s.") % context
+    return [outgoing.text(lead), *times(turn, step.to("d", day=day))]
+
+
+def part_label(part: PartOfDay) -> str:
+    return {
+        PartOfDay.MORNING: _("in the morning"),
+        PartOfDay.AFTERNOON: _("in the afternoon"),
+        PartOfDay.EVENING: _("in the evening"),
+        PartOfDay.NIGHT: _("at night"),
+    }[part]
 
 
 def by_text(turn: Turn, step: Step, *, day: date | None, wished: TimeCandidates | None) -> Replies:

@@ -1,15 +1,15 @@
 """The entry point: read one inbound message, route it to a flow, return the replies."""
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from messaging import vacations
-from messaging.bot import appointments, booking, ids, menu, reminders
+from messaging.bot import appointments, booking, faq, ids, menu, questions, reminders
 from messaging.bot.ids import Step
 from messaging.bot.menu import Replies, main_menu
-from messaging.bot.parsing import Intent, normalize_text, parse_date, parse_intent, parse_time
+from messaging.bot.parsing import Intent, normalize_text, read_message
 from messaging.bot.turn import (
     LANGUAGES,
     Turn,
@@ -22,7 +22,7 @@ from messaging.bot.turn import (
 )
 from messaging.whatsapp import outgoing
 from messaging.whatsapp.cloud_api import Message
-from reservations.models import Reservation
+from reservations.models import BookingRules, Reservation
 
 # Types the bot can read; a person tapping a button or list row is reading, too.
 READABLE_TYPES = frozenset({"text", "interactive", "button"})
@@ -89,31 +89,39 @@ def on_tap(turn: Turn, reply_id: str) -> Replies:
 
 
 def on_text(turn: Turn, text: str) -> Replies:
-    intent = parse_intent(text)
-    day = parse_date(text, today=turn.today)
-    wished = parse_time(text)
-    placed = intent is not None or day is not None or wished is not None
+    week_starts_on = BookingRules.objects.get_solo().week_starts_on
+    reading = read_message(text, now=timezone.localtime(turn.now), week_starts_on=week_starts_on)
+    intent = reading.intent
+    asks = intent is Intent.QUESTION or (intent is None and not reading.has_when)
+    entry = faq.find_entry(text) if asks else None
+    placed = intent is not None or reading.has_when or entry is not None
     turn.session.unplaced_texts = 0 if placed else turn.session.unplaced_texts + 1
     if intent is Intent.LANGUAGE_ARABIC:
         return switch_language(turn, "ar")
     if intent is Intent.LANGUAGE_ENGLISH:
         return switch_language(turn, "en")
+    if intent is Intent.LATE:
+        return questions.late_notice(turn, text)
     if intent is Intent.STAFF:
         return menu.hand_off(turn, reason="customer_asked")
+    if entry is not None:
+        return faq.answer(turn, entry)
+    if intent is Intent.QUESTION:
+        return questions.question(turn, text)
     if intent is Intent.LOCATION:
         return menu.location(turn)
     if intent is Intent.CANCEL:
         return appointments.show_list(turn, verb="cx")
     if intent is Intent.MOVE:
         upcoming = upcoming_reservations(turn.customer)
-        if len(upcoming) == 1 and (day or wished):
+        if len(upcoming) == 1 and reading.has_when:
             turn.session.moving_reservation_id = upcoming[0].pk
-        elif upcoming or not (day or wished):
+        elif upcoming or not reading.has_when:
             return appointments.show_list(turn, verb="mv")
     if intent is Intent.MY_APPOINTMENTS:
         return appointments.show_list(turn)
-    if day is not None or wished is not None:
-        return booking.by_text(turn, typed_step(turn, text), day=day, wished=wished)
+    if reading.has_when:
+        return booking.by_reading(turn, typed_step(turn, text), reading)
     if intent is Intent.BOOK:
         return booking.start(turn, type=typed_type(text))
     if intent is Intent.THANKS:

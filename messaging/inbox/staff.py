@@ -5,6 +5,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -46,6 +47,31 @@ def hand_off_to_staff(*, customer: Customer, reason: str) -> Customer:
     customer.save(update_fields=["needs_staff_since", "bot_paused_until", "updated_at"])
     record_event(event_type="handoff_requested", data={"reason": reason}, wa_id=customer.wa_id)
     return customer
+
+
+@transaction.atomic
+def note_for_staff(
+    *, customer: Customer, note: str, event_type: str, data: dict[str, Any]
+) -> Conversation:
+    """Leave staff a note in the customer's transcript and flag the conversation for them,
+    while the bot goes on answering (a late notice needs a person to know, not to take over).
+
+    The note is a system row: it shows in the inbox and the transcript and is never sent.
+    """
+    now = timezone.now()
+    row = Conversation.objects.create(
+        customer=customer,
+        role=Conversation.Role.SYSTEM,
+        message=note,
+        message_type="note",
+        status=Conversation.Status.RECEIVED,
+        status_at=now,
+        created_at=now,
+    )
+    customer.needs_staff_since = customer.needs_staff_since or now
+    customer.save(update_fields=["needs_staff_since", "updated_at"])
+    record_event(event_type=event_type, data={**data, "note_id": row.id}, wa_id=customer.wa_id)
+    return row
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from messaging.models.conversation import (
     NotificationEventQuerySet,
 )
 from messaging.models.health import Heartbeat
+from messaging.models.faq import FaqEntry, FaqEntryQuerySet
 from messaging.models.queue import (
     ErasedMessageId,
     InboundMessage,
@@ -36,6 +37,8 @@ __all__ = [
     "ConversationQuerySet",
     "ErasedMessageId",
     "Heartbeat",
+    "FaqEntry",
+    "FaqEntryQuerySet",
     "InboundMessage",
     "InboundMessageQuerySet",
     "MessagingSettings",

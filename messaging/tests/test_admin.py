@@ -35,6 +35,7 @@ MODELS = [
     ("messaging", "messagingsettings"),
     ("messaging", "vacationnotice"),
     ("messaging", "vacationnotification"),
+    ("messaging", "faqentry"),
 ]
 
 
@@ -275,3 +276,40 @@ def test_conversation_admin_shows_sends_being_retried_and_the_last_error(staff_c
         "(being retried) cannot connect to h:1: refused"
         in staff_client.get(url, {"sending": "retrying"}).content.decode()
     )
+
+
+def test_faq_actions_switch_answers_on_and_off(staff_client):
+    from messaging.models import FaqEntry
+
+    entry = FaqEntry.objects.get(kind=FaqEntry.Kind.OPENING_HOURS)
+    url = reverse("admin:messaging_faqentry_changelist")
+    staff_client.post(url, {"action": "deactivate", "_selected_action": [entry.pk]})
+    entry.refresh_from_db()
+    assert not entry.is_active
+    staff_client.post(url, {"action": "activate", "_selected_action": [entry.pk]})
+    entry.refresh_from_db()
+    assert entry.is_active
+
+
+def test_a_receptionist_edits_faq_answers_but_does_not_add_or_delete_them(
+    client, django_user_model
+):
+    from django.contrib.auth.models import Group
+
+    from config.permissions import RECEPTIONIST, setup_roles
+    from messaging.models import FaqEntry
+
+    setup_roles()
+    desk = django_user_model.objects.create_user("desk", password="pw-desk-12345", is_staff=True)
+    desk.groups.add(Group.objects.get(name=RECEPTIONIST))
+    client.force_login(desk)
+    entry = FaqEntry.objects.get(kind=FaqEntry.Kind.OPENING_HOURS)
+    assert (
+        client.get(reverse("admin:messaging_faqentry_change", args=[entry.pk])).status_code == 200
+    )
+    assert client.get(reverse("admin:messaging_faqentry_add")).status_code == 403
+    assert (
+        client.get(reverse("admin:messaging_faqentry_delete", args=[entry.pk])).status_code == 403
+    )
+    page = client.get(reverse("admin:messaging_faqentry_changelist"))
+    assert "deactivate" in page.content.decode()

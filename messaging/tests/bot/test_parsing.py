@@ -94,7 +94,7 @@ def test_no_date(text):
         ("بكرة الساعة 4 العصر", [dt.time(16, 0)]),
         ("10 صباحا", [dt.time(10, 0)]),
         ("at 5", [dt.time(17, 0), dt.time(5, 0)]),
-        ("الساعة 11", [dt.time(23, 0), dt.time(11, 0)]),
+        ("الساعة 11", [dt.time(11, 0), dt.time(23, 0)]),  # a clinic's 11 is in the morning
         ("4:30", [dt.time(16, 30), dt.time(4, 30)]),
         ("24/11 at 5pm", [dt.time(17, 0)]),
     ],
