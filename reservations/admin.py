@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from customers.models import Customer
-from reservations import exports, services, vacations
+from reservations import exports, resources, services, vacations
 from reservations.models import (
     BookingRules,
     OpeningInterval,
@@ -300,6 +300,10 @@ class BookingRulesAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return super().has_add_permission(request) and not BookingRules.objects.exists()
 
+    def save_model(self, request: HttpRequest, obj: BookingRules, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        resources.sync_clinic_capacity(obj)
+
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
@@ -314,3 +318,7 @@ class BookingRulesAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(
             reverse("admin:reservations_bookingrules_change", args=[rules.pk])
         )
+
+
+# Practitioners, rooms and services: their own module, registered with this one.
+from reservations import admin_resources  # noqa: E402, F401

@@ -3,25 +3,27 @@
 The admin, the staff pages, the bot and the commands all go through these functions. Every
 refusal raises a `BookingError` subclass; every change records a `notification_events` row.
 
-Capacity holds across processes: a booking locks its customer row and then its slot (a
-transaction-scoped advisory lock on PostgreSQL; on SQLite the IMMEDIATE transaction already
-serialises writers) before counting, and counts and writes inside that one transaction.
+Capacity holds across processes: a booking locks its customer row and then its resources on
+that date (a transaction-scoped advisory lock on PostgreSQL; on SQLite the IMMEDIATE
+transaction already serialises writers) before counting, and counts and writes inside that one
+transaction. Which starts exist and which resource takes them is the engine of
+`reservations.availability` (through `reservations.resources`), the same one that lists them.
 """
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from customers.models import Customer
 from customers.phone import normalize_wa_id
 from messaging.events import record_event
+from reservations import resources as engine
 from reservations import slots
 from reservations.errors import (
     AlreadyBookedError,
@@ -40,11 +42,14 @@ from reservations.errors import (
     TooFarError,
     TooSoonError,
     TypeFullError,
+    UnavailableError,
     VacationError,
 )
 from reservations.models import (
     BookingRules,
     Reservation,
+    Resource,
+    Service,
     Source,
     VacationPeriod,
     WeeklySchedule,
@@ -69,6 +74,7 @@ __all__ = [
     "TooFarError",
     "TooSoonError",
     "TypeFullError",
+    "UnavailableError",
     "VacationError",
     "available_slots",
     "cancel_reservation",
@@ -82,8 +88,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# First key of the two-key advisory locks taken on slots (an arbitrary constant of ours).
-SLOT_LOCK_NAMESPACE = 0x5107
 MAX_RANGE_DAYS = 366
 # nearest_available_slots looks this far before the wished day (and up to the horizon after).
 NEAREST_LOOKBACK = timedelta(days=14)
@@ -218,25 +222,35 @@ def reserve_slot(
     wa_id: str,
     date: date,
     time_slot: time,
-    type: int,
+    type: int | None = None,
     source: str,
     customer_name: str | None = None,
+    service: Service | None = None,
+    resource: Resource | None = None,
 ) -> Reservation:
-    """Book the customer (created if new) into a slot, or reinstate their cancelled booking of
-    that slot. Staff may book up to the staff limit, and are not held to the notice, the
-    horizon or the customer's limit of upcoming reservations (they decide on the spot)."""
+    """Book the customer (created if new) into a start of `service` (the default service of
+    visit `type` when none is named) with `resource`, or with anyone who can (the booking
+    names who), or reinstate their cancelled booking of that start. Staff may book up to the
+    staff limit, and are not held to the notice, the horizon or the customer's limit of
+    upcoming reservations (they decide on the spot)."""
     _check_source(source)
-    _check_type(type)
+    service = _resolve_service(service, type)
     for_staff = source == Source.STAFF
     customer = _lock_customer(_normalize(wa_id), customer_name=customer_name)
     if customer.is_blocked and not for_staff:
         raise CustomerBlockedError()
-    _lock_slot(date, time_slot)
+    calendar = load_calendar(start=date, end=date)
+    candidates = _candidates(service, resource, for_staff=for_staff)
+    engine.lock_resources(
+        candidates, dates=engine.touched_dates(date, time_slot, service, calendar)
+    )
     mine = Reservation.objects.for_customer(customer.wa_id).filter(date=date, time_slot=time_slot)
     if mine.active().exists():
         raise AlreadyBookedError()
-    calendar = load_calendar(start=date, end=date)
-    _check_slot(calendar, date, time_slot, type=type, for_staff=for_staff)
+    placement = engine.place_or_refuse(
+        calendar, service, candidates, date, time_slot, for_staff=for_staff
+    )
+    engine.check_own_overlap(customer.wa_id, placement)
     if not for_staff:
         limit = calendar.rules.max_upcoming_per_customer
         upcoming = Reservation.objects.active().upcoming().for_customer(customer.wa_id)
@@ -246,19 +260,26 @@ def reserve_slot(
 
     cancelled = mine.cancelled().order_by("-cancelled_at", "-id").first()
     if cancelled is None:
-        reservation = Reservation.objects.create(
-            customer=customer, date=date, time_slot=time_slot, type=type, source=source
-        )
+        reservation = Reservation(customer=customer, date=date, time_slot=time_slot, source=source)
+        engine.apply_placement(reservation, placement)
+        engine.save_placed(reservation)
         _record("reservation_created", reservation, source=source)
         return reservation
     previously_cancelled_at = cancelled.cancelled_at
     cancelled.status = Reservation.Status.ACTIVE
     cancelled.cancelled_at = None
     cancelled.cancelled_source = None
-    cancelled.type = type
     cancelled.source = source
-    cancelled.save(
-        update_fields=["status", "cancelled_at", "cancelled_source", "type", "source", "updated_at"]
+    engine.apply_placement(cancelled, placement)
+    engine.save_placed(
+        cancelled,
+        update_fields=[
+            "status",
+            "cancelled_at",
+            "cancelled_source",
+            "source",
+            *engine.PLACED_FIELDS,
+        ],
     )
     _record(
         "reservation_reinstated",
@@ -279,34 +300,61 @@ def modify_reservation(
     time_slot: time,
     type: int | None = None,
     source: str,
+    resource: Resource | None = None,
 ) -> Reservation:
-    """Move an active reservation to another slot and/or change its type, under the same rules
-    as a new booking (its own place does not count against the target slot)."""
+    """Move an active reservation to another start and/or change its type (to that type's
+    default service), under the same rules as a new booking (its own place does not count
+    against the target). It keeps its service and its resource; staff may name another
+    resource that delivers the service."""
     _check_source(source)
     if type is not None:
         _check_type(type)
     for_staff = source == Source.STAFF
+    if resource is not None and not for_staff:
+        raise ValueError("only staff may move a reservation to another resource")
     customer = _lock_customer(reservation.customer_id)
     if customer.is_blocked and not for_staff:
         raise CustomerBlockedError()
-    _lock_slot(date, time_slot)
-    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    current = (
+        Reservation.objects.select_for_update()
+        .select_related("service", "resource")
+        .get(pk=reservation.pk)
+    )
     if not current.is_active:
         raise NotActiveError()
-    new_type = current.type if type is None else type
-    if (current.date, current.time_slot, current.type) == (date, time_slot, new_type):
+    # A row imported without them is the clinic's, for its type's default service.
+    service = current.service or Service.objects.default_for(current.type)
+    if type is not None and type != service.type:
+        service = Service.objects.default_for(type)
+    target = resource or current.resource or Resource.objects.get_clinic()
+    if (current.date, current.time_slot, current.service_id, current.resource_id) == (
+        date,
+        time_slot,
+        service.pk,
+        target.pk,
+    ):
         return current
     if not for_staff and current.starts_at <= timezone.now():
         raise PastReservationError()
+    calendar = load_calendar(start=date, end=date)
+    candidates = _candidates(service, target, for_staff=True)
+    if not candidates and target == current.resource and resource is None:
+        candidates = _candidates(service, None, for_staff=for_staff)  # it no longer delivers it
+    engine.lock_resources(
+        candidates, dates=engine.touched_dates(date, time_slot, service, calendar)
+    )
     clash = Reservation.objects.active().for_customer(customer.wa_id)
     if clash.filter(date=date, time_slot=time_slot).exclude(pk=current.pk).exists():
         raise AlreadyBookedError()
-    calendar = load_calendar(start=date, end=date)
-    _check_slot(calendar, date, time_slot, type=new_type, for_staff=for_staff, exclude=current)
+    placement = engine.place_or_refuse(
+        calendar, service, candidates, date, time_slot, for_staff=for_staff, exclude_id=current.pk
+    )
+    engine.check_own_overlap(customer.wa_id, placement, exclude_id=current.pk)
 
     before = _describe(current)
-    current.date, current.time_slot, current.type = date, time_slot, new_type
-    current.save(update_fields=["date", "time_slot", "type", "updated_at"])
+    current.date, current.time_slot = date, time_slot
+    engine.apply_placement(current, placement)
+    engine.save_placed(current, update_fields=["date", "time_slot", *engine.PLACED_FIELDS])
     _record("reservation_updated", current, source=source, previous=before)
     _sync(reservation, current)
     return current
@@ -406,56 +454,21 @@ def _lock_customer(wa_id: str, *, customer_name: str | None = None) -> Customer:
     return customer
 
 
-def _lock_slot(day: date, slot_time: time) -> None:
-    """Hold the slot until the transaction ends. The key is exact (minutes since 0001-01-01
-    fit a 32-bit int until the year 4000), so two slots never share a lock."""
-    if connection.vendor != "postgresql":
-        return  # SQLite: BEGIN IMMEDIATE already serialises every writing transaction.
-    key = day.toordinal() * 1440 + slot_time.hour * 60 + slot_time.minute
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SLOT_LOCK_NAMESPACE, key])
+def _resolve_service(service: Service | None, type: int | None) -> Service:
+    if service is not None:
+        return service
+    if type is None:
+        raise InvalidTypeError()
+    _check_type(type)
+    return Service.objects.default_for(type)
 
 
-def _check_slot(
-    calendar: Calendar,
-    day: date,
-    slot_time: time,
-    *,
-    type: int,
-    for_staff: bool,
-    exclude: Reservation | None = None,
-) -> Slot:
-    """Raise the BookingError that refuses this slot, if any; call with the slot locked."""
-    if calendar.on_vacation(day):
-        raise VacationError()
-    times = calendar.slot_times(day)
-    if slot_time not in times:
-        plan = calendar.plan_for(day)
-        hours = plan.hours.get(day.weekday(), ()) if plan else ()
-        if any(opens <= slot_time < closes for opens, closes in hours):
-            raise NotASlotError()
-        raise ClosedError()
-    counts = count_active(start=day, end=day, exclude_id=exclude.pk if exclude else None)
-    slot = slots.evaluate_slot(
-        calendar,
-        day,
-        slot_time,
-        counts=counts.get((day, slot_time), {}),
-        now=timezone.now(),
-        type=type,
-        for_staff=for_staff,
-    )
-    if slot.refusal is None:
-        return slot
-    rules = calendar.rules
-    refusals: dict[str, Callable[[], BookingError]] = {
-        slots.IN_PAST: InPastError,
-        slots.TOO_SOON: lambda: TooSoonError(minutes=rules.min_notice_minutes),
-        slots.TOO_FAR: lambda: TooFarError(days=rules.max_horizon_days),
-        slots.SLOT_FULL: SlotFullError,
-        slots.TYPE_FULL: TypeFullError,
-    }
-    raise refusals[slot.refusal]()
+def _candidates(service: Service, resource: Resource | None, *, for_staff: bool) -> list[Resource]:
+    """The resources that may take the booking; an inactive service takes none (staff may
+    still book it)."""
+    if not service.is_active and not for_staff:
+        return []
+    return engine.resources_for(service=service, resource=resource)
 
 
 def _describe(reservation: Reservation) -> dict[str, Any]:
@@ -471,6 +484,9 @@ def _record(event_type: str, reservation: Reservation, *, source: str, **extra: 
         "reservation_id": reservation.pk,
         "wa_id": reservation.customer_id,
         **_describe(reservation),
+        "end_time": reservation.end_time.strftime("%H:%M") if reservation.end_time else None,
+        "service_id": reservation.service_id,
+        "resource_id": reservation.resource_id,
         "status": reservation.status,
         "source": str(source),
         **extra,
@@ -482,6 +498,19 @@ def _record(event_type: str, reservation: Reservation, *, source: str, **extra: 
 
 def _sync(target: Reservation, source: Reservation) -> None:
     """Bring the caller's instance up to date with the row that was written."""
-    for name in ("date", "time_slot", "type", "status", "cancelled_at", "cancelled_source"):
+    for name in (
+        "date",
+        "time_slot",
+        "type",
+        "status",
+        "cancelled_at",
+        "cancelled_source",
+        "service",
+        "resource",
+        "end_time",
+        "blocked_from",
+        "blocked_until",
+        "exclusive",
+    ):
         setattr(target, name, getattr(source, name))
     target.updated_at = source.updated_at
