@@ -385,12 +385,17 @@ def build_service_days(
         if refuse_all or refuse_ranges:
             chosen = [_refuse(item, refuse_all, refuse_ranges) for item in chosen]
         if not chosen:
-            days.append(ServiceDay(date=day, reason=UNAVAILABLE))
+            # Nothing fits: the clinic's own grid is empty too (closed), or the resources are off.
+            nothing = slots.CLOSED if not calendar.slot_times(day) else UNAVAILABLE
+            days.append(ServiceDay(date=day, reason=nothing))
             continue
         offered = [item for item in chosen if item.bookable]
-        reason = None if offered else chosen[-1].refusal
         days.append(
-            ServiceDay(date=day, reason=reason, starts=tuple(offered if bookable_only else chosen))
+            ServiceDay(
+                date=day,
+                reason=None if offered else chosen[-1].refusal,
+                starts=tuple(offered if bookable_only else chosen),
+            )
         )
     return days
 

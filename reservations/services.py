@@ -316,7 +316,7 @@ def modify_reservation(
     if customer.is_blocked and not for_staff:
         raise CustomerBlockedError()
     current = (
-        Reservation.objects.select_for_update()
+        Reservation.objects.select_for_update(of=("self",))
         .select_related("service", "resource")
         .get(pk=reservation.pk)
     )

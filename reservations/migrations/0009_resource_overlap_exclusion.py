@@ -3,16 +3,18 @@ included, and overlapping weekly hours of one resource (SQLite: the booking serv
 serialised transaction and clean() hold the same rules).
 
 The reservation constraint compares `resource_id` with `=` inside a GiST index, which needs the
-btree_gist extension (created here; it ships with PostgreSQL's contrib package).
+btree_gist extension (created here if missing, and left in place when going back: it ships
+with PostgreSQL's contrib package). Django's BtreeGistExtension operation is not used because
+its reverse runs PostgreSQL queries on SQLite too.
 """
 
-from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations
 
 RESERVATIONS = "ex_reservations_resource_overlap"
 HOURS = "ex_staff_working_hours_no_overlap"
 
 CREATE = [
+    "CREATE EXTENSION IF NOT EXISTS btree_gist",
     f"""ALTER TABLE reservations ADD CONSTRAINT {RESERVATIONS}
         EXCLUDE USING gist (
             resource_id WITH =,
@@ -47,7 +49,4 @@ def _run(statements):
 class Migration(migrations.Migration):
     dependencies = [("reservations", "0008_upgrade_to_one_clinic_resource")]
 
-    operations = [
-        BtreeGistExtension(),
-        migrations.RunPython(_run(CREATE), _run(DROP)),
-    ]
+    operations = [migrations.RunPython(_run(CREATE), _run(DROP))]
