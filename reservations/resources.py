@@ -44,6 +44,8 @@ from reservations.slots import Calendar
 # First key of the two-key advisory locks on (resource, date); the slot locks used 0x5107.
 RESOURCE_LOCK_NAMESPACE = 0x5108
 EXCLUSION_CONSTRAINT = "ex_reservations_resource_overlap"  # migration 0009
+# nearest_free_starts looks this far before the wished day (and up to the horizon after).
+NEAREST_LOOKBACK = timedelta(days=14)
 
 
 # ---------------------------------------------------------------------------- loading
@@ -194,6 +196,33 @@ def free_starts(
         refuse_all=refuse_all,
         refuse_ranges=ranges,
     )
+
+
+def nearest_free_starts(
+    *,
+    service: Service,
+    near: datetime,
+    limit: int,
+    resource: Resource | None = None,
+    for_staff: bool = False,
+    wa_id: str | None = None,
+) -> list[Start]:
+    """Up to `limit` bookable starts of `service` closest in time to `near` (aware), closest
+    first: what to offer when the wished time is taken."""
+    today = timezone.localdate()
+    wished = timezone.localtime(near).date()
+    horizon = ServicePlan.from_service(service).horizon(BookingRules.objects.get_solo())
+    last = wished + timedelta(days=31) if for_staff else today + timedelta(days=horizon)
+    first = max(today, min(wished, last) - NEAREST_LOOKBACK)
+    if first > last:
+        return []
+    days = free_starts(
+        service=service, start=first, end=last, resource=resource, for_staff=for_staff,
+        wa_id=wa_id,
+    )  # fmt: skip
+    offered = [start for day in days for start in day.starts]
+    offered.sort(key=lambda start: (abs(start.starts_at - near), start.starts_at))
+    return offered[:limit]
 
 
 def service_may_book(service: Service) -> bool:

@@ -456,6 +456,8 @@ def _lock_customer(wa_id: str, *, customer_name: str | None = None) -> Customer:
 
 def _resolve_service(service: Service | None, type: int | None) -> Service:
     if service is not None:
+        if type is not None and type != service.type:
+            raise InvalidTypeError()  # the type comes from the service
         return service
     if type is None:
         raise InvalidTypeError()

@@ -9,7 +9,7 @@ booking rules) and two services that last one clinic slot.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Now
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -136,20 +136,25 @@ class ServiceManager(models.Manager["Service"]):
         found = self.active().filter(type=type).order_by("-lasts_one_slot", "id").first()
         if found is not None:
             return found
-        normal = WeeklySchedule.objects.filter(is_normal_week=True).first()
-        english, arabic = DEFAULT_SERVICE_NAMES[Reservation.Type(type)]
-        service, created = self.get_or_create(
-            type=type,
-            lasts_one_slot=True,
-            defaults={
-                "name": english,
-                "name_ar": arabic,
-                "duration_minutes": normal.slot_minutes if normal else 30,
-            },
-        )
-        if created:
-            service.resources.add(Resource.objects.get_clinic())
-        return service
+        # None yet (a new or flushed database): create it once, holding the clinic's row so
+        # that simultaneous first bookings do not each create one.
+        clinic = Resource.objects.get_clinic()
+        with transaction.atomic():
+            Resource.objects.select_for_update().filter(pk=clinic.pk).first()
+            found = self.active().filter(type=type).order_by("-lasts_one_slot", "id").first()
+            if found is not None:
+                return found
+            normal = WeeklySchedule.objects.filter(is_normal_week=True).first()
+            english, arabic = DEFAULT_SERVICE_NAMES[Reservation.Type(type)]
+            service = self.create(
+                type=type,
+                lasts_one_slot=True,
+                name=english,
+                name_ar=arabic,
+                duration_minutes=normal.slot_minutes if normal else 30,
+            )
+            service.resources.add(clinic)
+            return service
 
 
 DEFAULT_SERVICE_NAMES = {

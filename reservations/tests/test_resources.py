@@ -296,3 +296,15 @@ def test_rows_imported_with_the_original_columns_only_count_as_one_clinic_slot()
         services.reserve_slot(
             wa_id="966501234567", date=MONDAY, time_slot=T(11), type=0, source=Source.CUSTOMER
         )
+
+
+def test_nearest_free_starts_are_the_closest_bookable_times_naming_who():
+    sara, ali = make_resource("Dr Sara"), make_resource("Dr Ali")
+    cleaning = make_service(resources=[sara, ali])
+    book(T(12), service=cleaning, wa_id="966500000001", resource=sara)
+    book(T(12), service=cleaning, wa_id="966500000002", resource=ali)
+    wished = timezone.make_aware(dt.datetime.combine(MONDAY, T(12)))
+    nearest = resources.nearest_free_starts(service=cleaning, near=wished, limit=3)
+    assert [(s.time, s.resource_name) for s in nearest] == [
+        (T(11, 30), "Dr Ali"), (T(12, 30), "Dr Ali"), (T(11), "Dr Ali")
+    ]  # fmt: skip
