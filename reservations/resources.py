@@ -51,8 +51,13 @@ NEAREST_LOOKBACK = timedelta(days=14)
 # ---------------------------------------------------------------------------- loading
 
 
-def resources_for(*, service: Service, resource: Resource | None = None) -> list[Resource]:
-    """The active resources that may deliver `service`: just `resource` when one is named."""
+def resources_for(
+    *, service: Service, resource: Resource | None = None, for_staff: bool = False
+) -> list[Resource]:
+    """The active resources that may deliver `service`: just `resource` when one is named;
+    none for an inactive service (unless staff book it)."""
+    if not service.is_active and not for_staff:
+        return []
     if resource is not None:
         delivers = service.pk is None or service.links.filter(resource=resource).exists()
         return [resource] if resource.is_active and delivers else []
@@ -171,13 +176,11 @@ def free_starts(
     anyone who can (each start names who); with `wa_id`, the customer's own bookings and
     their limit of upcoming bookings are honoured as the booking service would."""
     calendar = load_calendar(start=start, end=end)
-    resources = resources_for(service=service, resource=resource)
+    resources = resources_for(service=service, resource=resource, for_staff=for_staff)
     busy = load_busy(resources=resources, calendar=calendar, start=start, end=end)
     refuse_all, ranges = None, []
     if wa_id is not None:
         mine = Reservation.objects.active().for_customer(wa_id)
-        if not for_staff and not service_may_book(service):
-            refuse_all = availability.UNAVAILABLE
         limit = calendar.rules.max_upcoming_per_customer
         if not for_staff and mine.upcoming().count() >= limit:
             refuse_all = availability.CUSTOMER_LIMIT
@@ -223,10 +226,6 @@ def nearest_free_starts(
     offered = [start for day in days for start in day.starts]
     offered.sort(key=lambda start: (abs(start.starts_at - near), start.starts_at))
     return offered[:limit]
-
-
-def service_may_book(service: Service) -> bool:
-    return service.is_active
 
 
 # ---------------------------------------------------------------------------- booking

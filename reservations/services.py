@@ -240,7 +240,7 @@ def reserve_slot(
     if customer.is_blocked and not for_staff:
         raise CustomerBlockedError()
     calendar = load_calendar(start=date, end=date)
-    candidates = _candidates(service, resource, for_staff=for_staff)
+    candidates = engine.resources_for(service=service, resource=resource, for_staff=for_staff)
     engine.lock_resources(
         candidates, dates=engine.touched_dates(date, time_slot, service, calendar)
     )
@@ -337,9 +337,11 @@ def modify_reservation(
     if not for_staff and current.starts_at <= timezone.now():
         raise PastReservationError()
     calendar = load_calendar(start=date, end=date)
-    candidates = _candidates(service, target, for_staff=True)
+    # Moving keeps a booking of a service since deactivated; if its resource no longer delivers
+    # it (or is inactive), anyone who can takes it.
+    candidates = engine.resources_for(service=service, resource=target, for_staff=True)
     if not candidates and target == current.resource and resource is None:
-        candidates = _candidates(service, None, for_staff=for_staff)  # it no longer delivers it
+        candidates = engine.resources_for(service=service, for_staff=True)
     engine.lock_resources(
         candidates, dates=engine.touched_dates(date, time_slot, service, calendar)
     )
@@ -465,14 +467,6 @@ def _resolve_service(service: Service | None, type: int | None) -> Service:
     return Service.objects.default_for(type)
 
 
-def _candidates(service: Service, resource: Resource | None, *, for_staff: bool) -> list[Resource]:
-    """The resources that may take the booking; an inactive service takes none (staff may
-    still book it)."""
-    if not service.is_active and not for_staff:
-        return []
-    return engine.resources_for(service=service, resource=resource)
-
-
 def _describe(reservation: Reservation) -> dict[str, Any]:
     return {
         "date": reservation.date.isoformat(),
@@ -498,21 +492,13 @@ def _record(event_type: str, reservation: Reservation, *, source: str, **extra: 
     logger.info("%s reservation %s (%s)", event_type, reservation.pk, source)
 
 
+SYNCED_FIELDS: tuple[str, ...] = ("date", "time_slot", "type", "status", "cancelled_at")
+SYNCED_FIELDS += ("cancelled_source", "service", "resource", "end_time", "blocked_from")
+SYNCED_FIELDS += ("blocked_until", "exclusive")
+
+
 def _sync(target: Reservation, source: Reservation) -> None:
     """Bring the caller's instance up to date with the row that was written."""
-    for name in (
-        "date",
-        "time_slot",
-        "type",
-        "status",
-        "cancelled_at",
-        "cancelled_source",
-        "service",
-        "resource",
-        "end_time",
-        "blocked_from",
-        "blocked_until",
-        "exclusive",
-    ):
+    for name in SYNCED_FIELDS:
         setattr(target, name, getattr(source, name))
     target.updated_at = source.updated_at
