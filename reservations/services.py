@@ -114,8 +114,9 @@ def load_calendar(*, start: date, end: date) -> Calendar:
 
 
 def count_active(*, start: date, end: date, exclude_id: int | None = None) -> Counts:
-    """Active reservations per (date, time_slot, type): one grouped query over the range."""
-    reservations = Reservation.objects.active().between(start, end)
+    """The clinic's active reservations per (date, time_slot, type): one grouped query over the
+    range (bookings with other resources have their own engine, `reservations.resources`)."""
+    reservations = Reservation.objects.active().between(start, end).of_clinic()
     if exclude_id is not None:
         reservations = reservations.exclude(pk=exclude_id)
     rows = reservations.values_list("date", "time_slot", "type").annotate(n=Count("id")).order_by()

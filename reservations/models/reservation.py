@@ -46,6 +46,10 @@ class ReservationQuerySet(models.QuerySet["Reservation"]):
     def for_customer(self, wa_id: str) -> "ReservationQuerySet":
         return self.filter(customer_id=wa_id)
 
+    def of_clinic(self) -> "ReservationQuerySet":
+        """The clinic resource's, imported rows without a resource included."""
+        return self.filter(models.Q(resource__is_clinic=True) | models.Q(resource__isnull=True))
+
 
 class Reservation(models.Model):
     class Type(models.IntegerChoices):

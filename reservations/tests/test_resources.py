@@ -308,3 +308,12 @@ def test_nearest_free_starts_are_the_closest_bookable_times_naming_who():
     assert [(s.time, s.resource_name) for s in nearest] == [
         (T(11, 30), "Dr Ali"), (T(12, 30), "Dr Ali"), (T(11), "Dr Ali")
     ]  # fmt: skip
+
+
+def test_the_clinics_slots_count_the_clinics_bookings_only():
+    sara = make_resource("Dr Sara")
+    cleaning = make_service(resources=[sara])
+    book(T(11), service=cleaning, wa_id="966500000001")
+    book(T(11), service=Service.objects.default_for(0), wa_id="966500000002")
+    [monday] = services.available_slots(start=MONDAY, end=MONDAY, type=0)
+    assert (monday.slots[0].time, monday.slots[0].booked) == (T(11), 1)
