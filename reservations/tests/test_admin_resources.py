@@ -107,3 +107,21 @@ def test_deactivating_needs_the_change_permission(client, staff_client, django_u
     page = client.get(url)
     assert page.status_code == 200
     assert b"deactivate_selected" not in page.content
+
+
+def test_overlapping_working_hours_are_refused_by_clean_and_on_postgresql_the_database():
+    from django.core.exceptions import ValidationError
+    from django.db import IntegrityError, connection, transaction
+
+    sara = make_resource("Dr Sara", hours={0: [(dt.time(9), dt.time(12))]})
+    clash = StaffWorkingHours(
+        resource=sara, day_of_week=0, start_time=dt.time(11), end_time=dt.time(13)
+    )
+    with pytest.raises(ValidationError):
+        clash.full_clean()
+    if connection.vendor == "postgresql":
+        with pytest.raises(IntegrityError), transaction.atomic():
+            clash.save()
+    StaffWorkingHours.objects.create(
+        resource=sara, day_of_week=0, start_time=dt.time(12), end_time=dt.time(13)
+    )  # touching is fine
