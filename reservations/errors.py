@@ -71,6 +71,14 @@ class TooFarError(BookingError):
     message = gettext_noop("Bookings open at most %(days)s days ahead.")
 
 
+class UnavailableError(BookingError):
+    """The resource does not work then (its own hours, a day off, blocked hours), is inactive,
+    or does not deliver the service."""
+
+    code = "unavailable"
+    message = gettext_noop("Not available at that time. Please choose another time.")
+
+
 class NotASlotError(BookingError):
     code = "not_a_slot"
     message = gettext_noop("That is not one of the clinic's appointment times.")

@@ -3,25 +3,27 @@
 The admin, the staff pages, the bot and the commands all go through these functions. Every
 refusal raises a `BookingError` subclass; every change records a `notification_events` row.
 
-Capacity holds across processes: a booking locks its customer row and then its slot (a
-transaction-scoped advisory lock on PostgreSQL; on SQLite the IMMEDIATE transaction already
-serialises writers) before counting, and counts and writes inside that one transaction.
+Capacity holds across processes: a booking locks its customer row and then its resources on
+that date (a transaction-scoped advisory lock on PostgreSQL; on SQLite the IMMEDIATE
+transaction already serialises writers) before counting, and counts and writes inside that one
+transaction. Which starts exist and which resource takes them is the engine of
+`reservations.availability` (through `reservations.resources`), the same one that lists them.
 """
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from customers.models import Customer
 from customers.phone import is_user_id, normalize_wa_id
 from messaging.events import record_event
+from reservations import resources as engine
 from reservations import slots
 from reservations.errors import (
     AlreadyBookedError,
@@ -40,11 +42,14 @@ from reservations.errors import (
     TooFarError,
     TooSoonError,
     TypeFullError,
+    UnavailableError,
     VacationError,
 )
 from reservations.models import (
     BookingRules,
     Reservation,
+    Resource,
+    Service,
     Source,
     VacationPeriod,
     WeeklySchedule,
@@ -69,6 +74,7 @@ __all__ = [
     "TooFarError",
     "TooSoonError",
     "TypeFullError",
+    "UnavailableError",
     "VacationError",
     "available_slots",
     "cancel_reservation",
@@ -84,8 +90,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# First key of the two-key advisory locks taken on slots (an arbitrary constant of ours).
-SLOT_LOCK_NAMESPACE = 0x5107
 MAX_RANGE_DAYS = 366
 # nearest_available_slots looks this far before the wished day (and up to the horizon after).
 NEAREST_LOOKBACK = timedelta(days=14)
@@ -112,8 +116,9 @@ def load_calendar(*, start: date, end: date) -> Calendar:
 
 
 def count_active(*, start: date, end: date, exclude_id: int | None = None) -> Counts:
-    """Active reservations per (date, time_slot, type): one grouped query over the range."""
-    reservations = Reservation.objects.active().between(start, end)
+    """The clinic's active reservations per (date, time_slot, type): one grouped query over the
+    range (bookings with other resources have their own engine, `reservations.resources`)."""
+    reservations = Reservation.objects.active().between(start, end).of_clinic()
     if exclude_id is not None:
         reservations = reservations.exclude(pk=exclude_id)
     rows = reservations.values_list("date", "time_slot", "type").annotate(n=Count("id")).order_by()
@@ -220,25 +225,35 @@ def reserve_slot(
     wa_id: str,
     date: date,
     time_slot: time,
-    type: int,
+    type: int | None = None,
     source: str,
     customer_name: str | None = None,
+    service: Service | None = None,
+    resource: Resource | None = None,
 ) -> Reservation:
-    """Book the customer (created if new) into a slot, or reinstate their cancelled booking of
-    that slot. Staff may book up to the staff limit, and are not held to the notice, the
-    horizon or the customer's limit of upcoming reservations (they decide on the spot)."""
+    """Book the customer (created if new) into a start of `service` (the default service of
+    visit `type` when none is named) with `resource`, or with anyone who can (the booking
+    names who), or reinstate their cancelled booking of that start. Staff may book up to the
+    staff limit, and are not held to the notice, the horizon or the customer's limit of
+    upcoming reservations (they decide on the spot)."""
     _check_source(source)
-    _check_type(type)
+    service = _resolve_service(service, type)
     for_staff = source == Source.STAFF
     customer = _lock_customer(_normalize(wa_id), customer_name=customer_name)
     if customer.is_blocked and not for_staff:
         raise CustomerBlockedError()
-    _lock_slot(date, time_slot)
+    calendar = load_calendar(start=date, end=date)
+    candidates = engine.resources_for(service=service, resource=resource, for_staff=for_staff)
+    engine.lock_resources(
+        candidates, dates=engine.touched_dates(date, time_slot, service, calendar)
+    )
     mine = Reservation.objects.for_customer(customer.wa_id).filter(date=date, time_slot=time_slot)
     if mine.active().exists():
         raise AlreadyBookedError()
-    calendar = load_calendar(start=date, end=date)
-    _check_slot(calendar, date, time_slot, type=type, for_staff=for_staff)
+    placement = engine.place_or_refuse(
+        calendar, service, candidates, date, time_slot, for_staff=for_staff
+    )
+    engine.check_own_overlap(customer.wa_id, placement)
     if not for_staff:
         limit = calendar.rules.max_upcoming_per_customer
         upcoming = Reservation.objects.active().upcoming().for_customer(customer.wa_id)
@@ -248,28 +263,28 @@ def reserve_slot(
 
     cancelled = mine.cancelled().order_by("-cancelled_at", "-id").first()
     if cancelled is None:
-        reservation = Reservation.objects.create(
-            customer=customer, date=date, time_slot=time_slot, type=type, source=source
-        )
+        reservation = Reservation(customer=customer, date=date, time_slot=time_slot, source=source)
+        engine.apply_placement(reservation, placement)
+        engine.save_placed(reservation)
         _record("reservation_created", reservation, source=source)
         return reservation
     previously_cancelled_at = cancelled.cancelled_at
     cancelled.status = Reservation.Status.ACTIVE
     cancelled.cancelled_at = None
     cancelled.cancelled_source = None
-    cancelled.type = type
     cancelled.source = source
     cancelled.confirmed_at = None  # a new booking: confirmed again by the next reminder
-    cancelled.save(
+    engine.apply_placement(cancelled, placement)
+    engine.save_placed(
+        cancelled,
         update_fields=[
             "status",
             "cancelled_at",
             "cancelled_source",
-            "type",
             "source",
             "confirmed_at",
-            "updated_at",
-        ]
+            *engine.PLACED_FIELDS,
+        ],
     )
     _record(
         "reservation_reinstated",
@@ -290,36 +305,67 @@ def modify_reservation(
     time_slot: time,
     type: int | None = None,
     source: str,
+    resource: Resource | None = None,
 ) -> Reservation:
-    """Move an active reservation to another slot and/or change its type, under the same rules
-    as a new booking (its own place does not count against the target slot)."""
+    """Move an active reservation to another start and/or change its type (to that type's
+    default service), under the same rules as a new booking (its own place does not count
+    against the target). It keeps its service and its resource; staff may name another
+    resource that delivers the service."""
     _check_source(source)
     if type is not None:
         _check_type(type)
     for_staff = source == Source.STAFF
+    if resource is not None and not for_staff:
+        raise ValueError("only staff may move a reservation to another resource")
     customer = _lock_customer(reservation.customer_id)
     if customer.is_blocked and not for_staff:
         raise CustomerBlockedError()
-    _lock_slot(date, time_slot)
-    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    current = (
+        Reservation.objects.select_for_update(of=("self",))
+        .select_related("service", "resource")
+        .get(pk=reservation.pk)
+    )
     if not current.is_active:
         raise NotActiveError()
-    new_type = current.type if type is None else type
-    if (current.date, current.time_slot, current.type) == (date, time_slot, new_type):
+    # A row imported without them is the clinic's, for its type's default service.
+    service = current.service or Service.objects.default_for(current.type)
+    if type is not None and type != service.type:
+        service = Service.objects.default_for(type)
+    target = resource or current.resource or Resource.objects.get_clinic()
+    if (current.date, current.time_slot, current.service_id, current.resource_id) == (
+        date,
+        time_slot,
+        service.pk,
+        target.pk,
+    ):
         return current
     if not for_staff and current.starts_at <= timezone.now():
         raise PastReservationError()
+    calendar = load_calendar(start=date, end=date)
+    # Moving keeps a booking of a service since deactivated; if its resource no longer delivers
+    # it (or is inactive), anyone who can takes it.
+    candidates = engine.resources_for(service=service, resource=target, for_staff=True)
+    if not candidates and target == current.resource and resource is None:
+        candidates = engine.resources_for(service=service, for_staff=True)
+    engine.lock_resources(
+        candidates, dates=engine.touched_dates(date, time_slot, service, calendar)
+    )
     clash = Reservation.objects.active().for_customer(customer.wa_id)
     if clash.filter(date=date, time_slot=time_slot).exclude(pk=current.pk).exists():
         raise AlreadyBookedError()
-    calendar = load_calendar(start=date, end=date)
-    _check_slot(calendar, date, time_slot, type=new_type, for_staff=for_staff, exclude=current)
+    placement = engine.place_or_refuse(
+        calendar, service, candidates, date, time_slot, for_staff=for_staff, exclude_id=current.pk
+    )
+    engine.check_own_overlap(customer.wa_id, placement, exclude_id=current.pk)
 
     before = _describe(current)
     if (current.date, current.time_slot) != (date, time_slot):
         current.confirmed_at = None  # the customer confirmed the old time, not this one
-    current.date, current.time_slot, current.type = date, time_slot, new_type
-    current.save(update_fields=["date", "time_slot", "type", "confirmed_at", "updated_at"])
+    current.date, current.time_slot = date, time_slot
+    engine.apply_placement(current, placement)
+    engine.save_placed(
+        current, update_fields=["date", "time_slot", "confirmed_at", *engine.PLACED_FIELDS]
+    )
     _record("reservation_updated", current, source=source, previous=before)
     _sync(reservation, current)
     return current
@@ -364,28 +410,46 @@ def reinstate_reservation(
     current = Reservation.objects.select_for_update().get(pk=reservation.pk)
     if current.is_active:
         return current
-    _lock_slot(current.date, current.time_slot)
+    # The same service with the same resource (staff change the resource by moving it after).
+    service = _resolve_service(current.service, None if current.service else current.type)
+    calendar = load_calendar(start=current.date, end=current.date)
+    candidates = engine.resources_for(
+        service=service, resource=current.resource, for_staff=for_staff
+    )
+    engine.lock_resources(
+        candidates,
+        dates=engine.touched_dates(current.date, current.time_slot, service, calendar),
+    )
     mine = Reservation.objects.active().for_customer(customer.wa_id)
     if mine.filter(date=current.date, time_slot=current.time_slot).exists():
         raise AlreadyBookedError()
+    fields = ["status", "cancelled_at", "cancelled_source", "updated_at"]
     if current.has_started:
         if not (allow_past and for_staff):
             raise PastReservationError()
     else:
-        calendar = load_calendar(start=current.date, end=current.date)
-        _check_slot(
-            calendar, current.date, current.time_slot, type=current.type, for_staff=for_staff
+        placement = engine.place_or_refuse(
+            calendar,
+            service,
+            candidates,
+            current.date,
+            current.time_slot,
+            for_staff=for_staff,
+            exclude_id=current.pk,
         )
+        engine.check_own_overlap(customer.wa_id, placement, exclude_id=current.pk)
         if not for_staff:
             limit = calendar.rules.max_upcoming_per_customer
             held = list(mine.upcoming()[:limit])
             if len(held) >= limit:
                 raise CustomerLimitError(reservations=held)
+        engine.apply_placement(current, placement)
+        fields += engine.PLACED_FIELDS
     previously_cancelled_at = current.cancelled_at
     current.status = Reservation.Status.ACTIVE
     current.cancelled_at = None
     current.cancelled_source = None
-    current.save(update_fields=["status", "cancelled_at", "cancelled_source", "updated_at"])
+    engine.save_placed(current, update_fields=list(dict.fromkeys(fields)))
     _record(
         "reservation_reinstated",
         current,
@@ -492,56 +556,15 @@ def _lock_customer(wa_id: str, *, customer_name: str | None = None) -> Customer:
     return customer
 
 
-def _lock_slot(day: date, slot_time: time) -> None:
-    """Hold the slot until the transaction ends. The key is exact (minutes since 0001-01-01
-    fit a 32-bit int until the year 4000), so two slots never share a lock."""
-    if connection.vendor != "postgresql":
-        return  # SQLite: BEGIN IMMEDIATE already serialises every writing transaction.
-    key = day.toordinal() * 1440 + slot_time.hour * 60 + slot_time.minute
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SLOT_LOCK_NAMESPACE, key])
-
-
-def _check_slot(
-    calendar: Calendar,
-    day: date,
-    slot_time: time,
-    *,
-    type: int,
-    for_staff: bool,
-    exclude: Reservation | None = None,
-) -> Slot:
-    """Raise the BookingError that refuses this slot, if any; call with the slot locked."""
-    if calendar.on_vacation(day):
-        raise VacationError()
-    times = calendar.slot_times(day)
-    if slot_time not in times:
-        plan = calendar.plan_for(day)
-        hours = plan.hours.get(day.weekday(), ()) if plan else ()
-        if any(opens <= slot_time < closes for opens, closes in hours):
-            raise NotASlotError()
-        raise ClosedError()
-    counts = count_active(start=day, end=day, exclude_id=exclude.pk if exclude else None)
-    slot = slots.evaluate_slot(
-        calendar,
-        day,
-        slot_time,
-        counts=counts.get((day, slot_time), {}),
-        now=timezone.now(),
-        type=type,
-        for_staff=for_staff,
-    )
-    if slot.refusal is None:
-        return slot
-    rules = calendar.rules
-    refusals: dict[str, Callable[[], BookingError]] = {
-        slots.IN_PAST: InPastError,
-        slots.TOO_SOON: lambda: TooSoonError(minutes=rules.min_notice_minutes),
-        slots.TOO_FAR: lambda: TooFarError(days=rules.max_horizon_days),
-        slots.SLOT_FULL: SlotFullError,
-        slots.TYPE_FULL: TypeFullError,
-    }
-    raise refusals[slot.refusal]()
+def _resolve_service(service: Service | None, type: int | None) -> Service:
+    if service is not None:
+        if type is not None and type != service.type:
+            raise InvalidTypeError()  # the type comes from the service
+        return service
+    if type is None:
+        raise InvalidTypeError()
+    _check_type(type)
+    return Service.objects.default_for(type)
 
 
 def _describe(reservation: Reservation) -> dict[str, Any]:
@@ -557,6 +580,9 @@ def _record(event_type: str, reservation: Reservation, *, source: str, **extra: 
         "reservation_id": reservation.pk,
         "wa_id": reservation.customer_id,
         **_describe(reservation),
+        "end_time": reservation.end_time.strftime("%H:%M") if reservation.end_time else None,
+        "service_id": reservation.service_id,
+        "resource_id": reservation.resource_id,
         "status": reservation.status,
         "source": str(source),
         **extra,
@@ -566,16 +592,13 @@ def _record(event_type: str, reservation: Reservation, *, source: str, **extra: 
     logger.info("%s reservation %s (%s)", event_type, reservation.pk, source)
 
 
+SYNCED_FIELDS: tuple[str, ...] = ("date", "time_slot", "type", "status", "cancelled_at")
+SYNCED_FIELDS += ("cancelled_source", "service", "resource", "end_time", "blocked_from")
+SYNCED_FIELDS += ("blocked_until", "exclusive", "confirmed_at")
+
+
 def _sync(target: Reservation, source: Reservation) -> None:
     """Bring the caller's instance up to date with the row that was written."""
-    for name in (
-        "date",
-        "time_slot",
-        "type",
-        "status",
-        "cancelled_at",
-        "cancelled_source",
-        "confirmed_at",
-    ):
+    for name in SYNCED_FIELDS:
         setattr(target, name, getattr(source, name))
     target.updated_at = source.updated_at

@@ -9,8 +9,8 @@ from messaging.models.conversation import (
     NotificationEvent,
     NotificationEventQuerySet,
 )
-from messaging.models.health import Heartbeat
 from messaging.models.faq import FaqEntry, FaqEntryQuerySet
+from messaging.models.health import Heartbeat
 from messaging.models.queue import (
     ErasedMessageId,
     InboundMessage,
@@ -36,9 +36,9 @@ __all__ = [
     "Conversation",
     "ConversationQuerySet",
     "ErasedMessageId",
-    "Heartbeat",
     "FaqEntry",
     "FaqEntryQuerySet",
+    "Heartbeat",
     "InboundMessage",
     "InboundMessageQuerySet",
     "MessagingSettings",

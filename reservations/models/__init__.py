@@ -5,6 +5,15 @@ from reservations.models.reservation import (
     VacationPeriod,
     VacationPeriodQuerySet,
 )
+from reservations.models.resources import (
+    Resource,
+    ResourceQuerySet,
+    Service,
+    ServiceQuerySet,
+    ServiceResource,
+    StaffException,
+    StaffWorkingHours,
+)
 from reservations.models.schedule import (
     BookingRules,
     OpeningInterval,
@@ -19,7 +28,14 @@ __all__ = [
     "OpeningInterval",
     "Reservation",
     "ReservationQuerySet",
+    "Resource",
+    "ResourceQuerySet",
+    "Service",
+    "ServiceQuerySet",
+    "ServiceResource",
     "Source",
+    "StaffException",
+    "StaffWorkingHours",
     "VacationPeriod",
     "VacationPeriodQuerySet",
     "Weekday",

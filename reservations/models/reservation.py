@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -17,6 +17,10 @@ class Source(models.TextChoices):
     CUSTOMER = "customer", _("customer (WhatsApp)")
     STAFF = "staff", _("staff")
     SYSTEM = "system", _("system")
+
+
+# How long an imported row without an end lasts where no schedule says (see ends_at).
+IMPORTED_MINUTES = 30
 
 
 class ReservationQuerySet(models.QuerySet["Reservation"]):
@@ -41,6 +45,10 @@ class ReservationQuerySet(models.QuerySet["Reservation"]):
 
     def for_customer(self, wa_id: str) -> "ReservationQuerySet":
         return self.filter(customer_id=wa_id)
+
+    def of_clinic(self) -> "ReservationQuerySet":
+        """The clinic resource's, imported rows without a resource included."""
+        return self.filter(models.Q(resource__is_clinic=True) | models.Q(resource__isnull=True))
 
 
 class Reservation(models.Model):
@@ -93,6 +101,39 @@ class Reservation(models.Model):
     attendance_at = models.DateTimeField(_("attendance marked"), null=True, blank=True)
     # The customer said they will come (a reminder's Confirm); a move forgets it.
     confirmed_at = models.DateTimeField(_("confirmed by the customer"), null=True, blank=True)
+    # Practitioners, rooms and services (issue 12): who or what is booked, for which service,
+    # and until when; `time_slot` stays the start and `type` comes from the service. Django
+    # always fills them (save() below); they stay NULL only on rows inserted with the original
+    # schema's columns alone (an import), which count as one clinic slot of their type.
+    resource = models.ForeignKey(
+        "reservations.Resource",
+        on_delete=models.PROTECT,
+        null=True,
+        db_index=False,  # idx_reservations_resource_date_status below
+        related_name="reservations",
+        verbose_name=_("with"),
+    )
+    service = models.ForeignKey(
+        "reservations.Service",
+        on_delete=models.PROTECT,
+        null=True,
+        db_index=False,  # idx_reservations_service below
+        related_name="reservations",
+        verbose_name=_("service"),
+    )
+    end_time = models.TimeField(_("until"), null=True)
+    # The aware range the booking keeps its resource busy, buffers included: what capacity is
+    # counted on, and (for a capacity-1 resource, `exclusive`) what the exclusion constraint of
+    # migration 0008 refuses to overlap on PostgreSQL.
+    blocked_from = models.DateTimeField(_("blocked from"), null=True, editable=False)
+    blocked_until = models.DateTimeField(_("blocked until"), null=True, editable=False)
+    exclusive = models.BooleanField(
+        _("one at a time"),
+        default=False,
+        db_default=False,
+        editable=False,
+        help_text=_("Its resource took one booking at a time when it was booked."),
+    )
 
     objects = ReservationQuerySet.as_manager()
 
@@ -111,6 +152,10 @@ class Reservation(models.Model):
             Index(fields=["status"], name="idx_reservations_status"),
             Index(fields=["customer", "status"], name="idx_reservations_wa_id_status"),
             Index(fields=["date", "time_slot", "status"], name="idx_reservations_date_time_status"),
+            Index(
+                fields=["resource", "date", "status"], name="idx_reservations_resource_date_status"
+            ),
+            Index(fields=["service"], name="idx_reservations_service"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -141,14 +186,65 @@ class Reservation(models.Model):
                 condition=models.Q(status="active"),
                 name="uq_reservations_active_customer_slot",
             ),
+            models.CheckConstraint(
+                condition=models.Q(blocked_from__lt=models.F("blocked_until"))
+                | models.Q(blocked_from__isnull=True, blocked_until__isnull=True),
+                name="ck_reservations_blocked_range",
+            ),
+            # A one-at-a-time booking always knows its resource and range (the exclusion
+            # constraint of migration 0009 compares them).
+            models.CheckConstraint(
+                condition=models.Q(exclusive=False)
+                | models.Q(resource__isnull=False, blocked_from__isnull=False),
+                name="ck_reservations_exclusive_placed",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.date:%Y-%m-%d} {self.time_slot:%H:%M}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Rows made outside the booking service (imports, fixtures) get the clinic, the type's
+        # default service and its length; the booking service always sets all of them.
+        if self.resource_id is None or self.service_id is None:
+            from reservations.models.resources import Resource, Service
+
+            if self.resource_id is None:
+                self.resource = Resource.objects.get_clinic()
+            service = self.service or Service.objects.default_for(self.type)
+            self.service, self.type = service, service.type
+        if (
+            self.end_time is None or self.blocked_from is None or self.blocked_until is None
+        ) and self.service is not None:
+            self.place(
+                length=timedelta(minutes=self.service.duration_minutes),
+                buffer_before=self.service.buffer_before_minutes,
+                buffer_after=self.service.buffer_after_minutes,
+            )
+        if self._state.adding and not self.exclusive and self.resource is not None:
+            self.exclusive = self.resource.exclusive
+        super().save(*args, **kwargs)
+
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def ends_at(self) -> datetime:
+        """The service's end as an aware datetime in the clinic's zone (an imported row without
+        an end: 30 minutes after its start)."""
+        if self.end_time is None:
+            return self.starts_at + timedelta(minutes=IMPORTED_MINUTES)
+        day = self.date if self.end_time > self.time_slot else self.date + timedelta(days=1)
+        return timezone.make_aware(datetime.combine(day, self.end_time))
+
+    def place(self, *, length: timedelta, buffer_before: int, buffer_after: int) -> None:
+        """Set the end and the blocked range from the start (`date`, `time_slot`)."""
+        starts = self.starts_at
+        ends = starts + length
+        self.end_time = timezone.localtime(ends).time()
+        self.blocked_from = starts - timedelta(minutes=buffer_before)
+        self.blocked_until = ends + timedelta(minutes=buffer_after)
 
     @property
     def starts_at(self) -> datetime:

@@ -7,6 +7,10 @@ from reservations.models import (
     BookingRules,
     OpeningInterval,
     Reservation,
+    Resource,
+    Service,
+    ServiceResource,
+    StaffWorkingHours,
     VacationPeriod,
     Weekday,
     WeeklySchedule,
@@ -84,3 +88,38 @@ def set_rules(**values: object) -> BookingRules:
         setattr(rules, name, value)
     rules.save()
     return rules
+
+
+# ---------------------------------------------------------------------------- resources
+
+
+def make_resource(
+    name: str = "Dr Sara",
+    *,
+    capacity: int = 1,
+    kind: str = "practitioner",
+    hours: dict[int, list[tuple[dt.time, dt.time]]] | None = None,
+    season: WeeklySchedule | None = None,
+) -> Resource:
+    """A resource; with `hours`, its own weekly hours (of `season` when given)."""
+    resource = Resource.objects.create(name=name, resource_type=kind, capacity=capacity)
+    for weekday, spans in (hours or {}).items():
+        for start, end in spans:
+            StaffWorkingHours.objects.create(
+                resource=resource, season=season, day_of_week=weekday, start_time=start,
+                end_time=end,
+            )  # fmt: skip
+    return resource
+
+
+def make_service(
+    name: str = "Cleaning",
+    *,
+    minutes: int = 30,
+    resources: list[Resource] = (),  # type: ignore[assignment]
+    **values: object,
+) -> Service:
+    service = Service.objects.create(name=name, duration_minutes=minutes, **values)
+    for resource in resources:
+        ServiceResource.objects.create(service=service, resource=resource)
+    return service

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reservations', '0006_staff_permissions'),
+        ('reservations', '0009_resource_overlap_exclusion'),
     ]
 
     operations = [
