@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from customers.models import Customer
+from customers.names import bdi
 
 # The customer page is the staff's hub: it shows what the other apps hold about the customer.
 from messaging.admin import RecentMessagesInline
@@ -19,14 +20,14 @@ from reservations.admin import ReservationInline
 class CustomerAdmin(admin.ModelAdmin):
     list_display = [
         "wa_id",
-        "customer_name",
+        "display_name",
         "display_age",
         "language",
         "is_blocked",
         "last_inbound_at",
         "created_at",
     ]
-    list_display_links = ["wa_id", "customer_name"]
+    list_display_links = ["wa_id", "display_name"]
     list_filter = [
         "language",
         "is_blocked",
@@ -67,6 +68,10 @@ class CustomerAdmin(admin.ModelAdmin):
     inlines = [ReservationInline, RecentMessagesInline]
     show_full_result_count = False
     actions = ["erase_customers"]
+
+    @admin.display(description=_("name"), ordering="customer_name")
+    def display_name(self, obj: Customer) -> str:
+        return bdi(obj.customer_name or "")
 
     @admin.display(description=_("current age"))
     def display_age(self, obj: Customer) -> int | None:

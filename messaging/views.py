@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config import query
 from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import dashboard
@@ -183,8 +184,8 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
 @staff_required("messaging.view_events")
 @require_GET
 def events_list(request: HttpRequest) -> HttpResponse:
-    event_type = request.GET.get("type", "").strip()
-    number = request.GET.get("number", "").strip()
+    event_type = query.query_text(request, "type", max_length=100)
+    number = query.query_text(request, "number", max_length=100)
     wa_id = ""
     if number:
         try:
@@ -194,7 +195,7 @@ def events_list(request: HttpRequest) -> HttpResponse:
     page = dashboard.recent_events(
         event_type=event_type,
         wa_id=wa_id,
-        before=request.GET.get("before", ""),
+        before=query.query_text(request, "before"),
     )
     previously_seen = request.session.get(SEEN_EVENT_SESSION_KEY, 0)
     request.session[SEEN_EVENT_SESSION_KEY] = max(previously_seen, dashboard.latest_event_id())
