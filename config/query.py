@@ -6,7 +6,7 @@ Django answers with the site's 400 page (`config.errors.bad_request`). Integers 
 within a database bigint (`"²".isdigit()` is true, `int("²")` is not); dates and datetimes are
 ISO 8601 in ASCII digits, real calendar days, with years far enough from 1 and 9999 that a day's
 neighbours and a time zone shift stay representable. NUL bytes never get this far
-(`config.middleware.RejectNulBytesMiddleware`).
+(`config.middleware.MalformedRequestMiddleware`).
 """
 
 import re

@@ -72,6 +72,12 @@ def _handshake(request: HttpRequest) -> HttpResponse:
 
 
 # ============================================================================ sandbox
+SANDBOX_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
 def sandbox_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -104,11 +110,14 @@ def sandbox_graph_messages(
 @staff_required("messaging.use_sandbox")
 @require_GET
 def sandbox_chat(request: HttpRequest) -> HttpResponse:
-    return render(
+    response = render(
         request,
         "messaging/sandbox.html",
         {"business_name": settings.BUSINESS_NAME},
     )
+    # A development tool (DEBUG only) whose page is one file with its script inline.
+    response["Content-Security-Policy"] = SANDBOX_CONTENT_SECURITY_POLICY
+    return response
 
 
 @sandbox_only
