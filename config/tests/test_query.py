@@ -74,7 +74,8 @@ def watching_query_dicts() -> Iterator[set[str]]:
         return wrapper
 
     names = ["get", "getlist", "__getitem__", "__contains__"]
-    with patch.multiple(QueryDict, **{name: spy(name) for name in names}):
+    spies: dict[str, Any] = {name: spy(name) for name in names}
+    with patch.multiple(QueryDict, **spies):
         yield seen
 
 
