@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote, unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
+from customers.converters import MARK, customer_id_from_url
 from customers.models import Customer
 from customers.names import bdi
 
@@ -108,6 +110,18 @@ class CustomerAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
         return None
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Customer | None:
+        found = super().get_object(request, object_id, from_field)
+        if found is None and from_field is None and unquote(object_id).startswith(MARK):
+            try:  # an id a browser would rewrite (`..`), linked as in the inbox's URLs
+                wa_id = customer_id_from_url(unquote(object_id))
+            except ValueError:
+                return None
+            found = super().get_object(request, quote(wa_id))
+        return found
 
     def get_inlines(self, request, obj=None):  # type: ignore[no-untyped-def]
         return self.inlines if obj else []  # nothing to list for a customer being added

@@ -26,9 +26,13 @@ def customer_id_from_url(segment: str) -> str:
         return segment
     body = segment[len(MARK) :]
     try:
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("utf-8")
+        padded = body + "=" * (-len(body) % 4)
+        wa_id = base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ValueError(f"not a customer id: {segment!r}") from exc
+    if "\x00" in wa_id:  # no stored id holds one (PostgreSQL refuses it in any text)
+        raise ValueError(f"not a customer id: {segment!r}")
+    return wa_id
 
 
 class CustomerIdConverter:
