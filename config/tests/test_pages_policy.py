@@ -110,6 +110,25 @@ def test_an_idle_staff_session_ends_and_polls_do_not_keep_it_alive(staff_user, c
         assert response["Location"].startswith("/admin/login/")
 
 
+def test_signing_in_again_after_an_idle_end_starts_a_new_clock(staff_user, customer, settings):
+    settings.STAFF_SESSION_IDLE_MINUTES = 30
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    staff_user.set_password("pw-Desk-2026!")
+    staff_user.save()
+    client = Client()
+    with time_machine.travel(dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC), tick=False) as clock:
+        client.force_login(staff_user)
+        client.get("/inbox/")
+        clock.shift(dt.timedelta(hours=2))
+        assert client.get("/inbox/").status_code == 302  # idle: signed out
+        client.post("/admin/login/", {"username": "reception", "password": "pw-Desk-2026!"})
+        assert client.get("/inbox/").status_code == 200
+        client.logout()
+        clock.shift(dt.timedelta(hours=2))
+        client.post("/admin/login/", {"username": "reception", "password": "pw-Desk-2026!"})
+        assert client.get("/inbox/").status_code == 200  # a clock left from before is gone
+
+
 def test_activity_keeps_a_session_open(staff_user, customer, settings):
     settings.STAFF_SESSION_IDLE_MINUTES = 30
     client = Client()
