@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
-from django.db.models import QuerySet
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -11,11 +14,17 @@ from config.paginators import EstimatedCountPaginator
 from customers.converters import MARK, customer_id_from_url
 from customers.models import Customer
 from customers.names import bdi
+from customers.templatetags.customers import customer_admin_url
 
 # The customer page is the staff's hub: it shows what the other apps hold about the customer.
 from messaging.admin import RecentMessagesInline
 from messaging.privacy import erase_customer
 from reservations.admin import ReservationInline
+
+
+class CustomerChangeList(ChangeList):
+    def url_for_result(self, result: Model) -> str:
+        return customer_admin_url(result.pk)  # also for ids a browser would fold (`..`)
 
 
 @admin.register(Customer)
@@ -110,6 +119,9 @@ class CustomerAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
         return None
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return CustomerChangeList
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None

@@ -108,6 +108,8 @@ def test_the_conversation_its_poll_and_its_controls_reach_the_right_customer(
     response = staff_client.get(admin_page)
     assert response.status_code == 200
     assert response.context["original"].pk == wa_id
+    listed = staff_client.get("/admin/customers/customer/", {"q": wa_id[:50]}).content.decode()
+    assert f'href="{admin_page}' in listed  # (with the search kept after it)
 
 
 def test_an_id_shaped_like_a_fixed_route_does_not_take_it_over(staff_client, hostile):
