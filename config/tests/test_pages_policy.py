@@ -63,7 +63,7 @@ POLICY_EXEMPT_TEMPLATES = {"messaging/sandbox.html"}
 
 
 def project_templates() -> list[Path]:
-    roots = [Path(d) for t in settings.TEMPLATES for d in t["DIRS"]]
+    roots = [Path(settings.BASE_DIR) / "templates"]
     roots += [Path(app.path) / "templates" for app in apps.get_app_configs()]
     roots = [
         r for r in roots if r.is_dir() and ".venv" not in r.parts and "site-packages" not in r.parts
