@@ -69,6 +69,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.MalformedRequestMiddleware",  # NUL bytes, out-of-range values: 400
+    "config.middleware.StaffSessionIdleMiddleware",  # STAFF_SESSION_IDLE_MINUTES
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into its 429 page
@@ -183,6 +186,7 @@ BUSINESS_LOCATION_ADDRESS = env.str("BUSINESS_LOCATION_ADDRESS", default="")
 # ============================================================================ static files
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the site's own CSS; each app keeps its own in static/
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -207,6 +211,27 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Scripts, styles, images, polls and forms from this origin only: no inline script, style or event
+# handler on the staff pages or the admin (config.middleware.ContentSecurityPolicyMiddleware).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# Staff sessions suit a shared front-desk PC: they end after STAFF_SESSION_IDLE_MINUTES without a
+# page view or form (the pages' background polls do not count; 0 = no idle limit), when the
+# browser closes, and at the latest STAFF_SESSION_MAX_HOURS after the last activity.
+STAFF_SESSION_IDLE_MINUTES = env.int("STAFF_SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = int(env.float("STAFF_SESSION_MAX_HOURS", default=12) * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=True)
 # Webhook bodies may be up to 3 MB (Meta); refuse anything larger before reading it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 3 * 1024 * 1024
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])

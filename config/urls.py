@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 admin.site.site_header = admin.site.site_title = _("Clinic reservations")
 admin.site.index_title = _("Staff")
 
+handler400 = "config.errors.bad_request"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="messaging:dashboard", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),

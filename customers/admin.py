@@ -1,13 +1,20 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import QuerySet
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
+from customers.converters import MARK, customer_id_from_url
 from customers.models import Customer
+from customers.names import bdi
+from customers.templatetags.customers import customer_admin_url
 
 # The customer page is the staff's hub: it shows what the other apps hold about the customer.
 from messaging.admin import RecentMessagesInline
@@ -15,18 +22,23 @@ from messaging.privacy import erase_customer
 from reservations.admin import ReservationInline
 
 
+class CustomerChangeList(ChangeList):
+    def url_for_result(self, result: Model) -> str:
+        return customer_admin_url(result.pk)  # also for ids a browser would fold (`..`)
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = [
         "wa_id",
-        "customer_name",
+        "display_name",
         "display_age",
         "language",
         "is_blocked",
         "last_inbound_at",
         "created_at",
     ]
-    list_display_links = ["wa_id", "customer_name"]
+    list_display_links = ["wa_id", "display_name"]
     list_filter = [
         "language",
         "is_blocked",
@@ -67,6 +79,10 @@ class CustomerAdmin(admin.ModelAdmin):
     inlines = [ReservationInline, RecentMessagesInline]
     show_full_result_count = False
     actions = ["erase_customers"]
+
+    @admin.display(description=_("name"), ordering="customer_name")
+    def display_name(self, obj: Customer) -> str:
+        return bdi(obj.customer_name or "")
 
     @admin.display(description=_("current age"))
     def display_age(self, obj: Customer) -> int | None:
@@ -111,6 +127,21 @@ class CustomerAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
         return None
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return CustomerChangeList
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Customer | None:
+        found = super().get_object(request, object_id, from_field)
+        if found is None and from_field is None and unquote(object_id).startswith(MARK):
+            try:  # an id a browser would rewrite (`..`), linked as in the inbox's URLs
+                wa_id = customer_id_from_url(unquote(object_id))
+            except ValueError:
+                return None
+            found = super().get_object(request, quote(wa_id))
+        return found
 
     def get_inlines(self, request, obj=None):  # type: ignore[no-untyped-def]
         return self.inlines if obj else []  # nothing to list for a customer being added

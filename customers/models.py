@@ -1,4 +1,5 @@
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.db import Index
+from customers.names import clean_display_name, isolate_text
 from customers.phone import is_user_id, is_wa_id, normalize_wa_id
 
 
@@ -17,7 +19,14 @@ class CustomerQuerySet(models.QuerySet["Customer"]):
         return self.filter(is_blocked=True)
 
     def needing_staff(self) -> "CustomerQuerySet":
+        """Customers waiting for a person: they asked for one, or wrote while the bot was paused
+        (and no staff reply came since). The one definition the inbox filter, its badge and the
+        dashboard's open hand-offs share; `flag_needing_staff` and staff replies keep it true."""
         return self.filter(needs_staff_since__isnull=False)
+
+    def flag_needing_staff(self, *, since: datetime) -> int:
+        """Mark these customers as waiting for staff from `since`, unless already waiting."""
+        return self.filter(needs_staff_since__isnull=True).update(needs_staff_since=since)
 
     def touch_last_message(self, moment: datetime) -> int:
         """Move `last_message_at` forward to `moment` (never back); return rows changed."""
@@ -128,10 +137,18 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
+        # The name in a bidi isolate: wherever this string is printed (the admin's columns and
+        # menus), a right-to-left name cannot reorder what follows it.
         key = f"+{self.wa_id}" if is_wa_id(self.wa_id) else self.wa_id  # a number, or a BSUID
         if self.customer_name:
-            return f"{self.customer_name} ({key})"
-        return key
+            return f"{isolate_text(self.customer_name)} ({isolate_text(key)})"
+        return isolate_text(key)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every way a name arrives (WhatsApp profile, the bot, staff, the admin) ends here.
+        self.customer_name = clean_display_name(self.customer_name)
+        self.profile_name = clean_display_name(self.profile_name)
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         super().clean()
@@ -172,6 +189,7 @@ class Customer(models.Model):
 
         Returns the fields changed, for `save(update_fields=...)`.
         """
+        name = clean_display_name(name) or ""
         if not name or name == self.profile_name:
             return []
         changed = ["profile_name"]

@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from customers.models import Customer
+from customers.names import bdi
 from messaging import dashboard, services, vacations
 from messaging.inbox import staff
 from messaging.models import (
@@ -89,7 +90,7 @@ class SendingFilter(admin.SimpleListFilter):
 class ConversationAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
-        "customer",
+        "display_customer",
         "role",
         "short_message",
         "type_label",
@@ -119,9 +120,15 @@ class ConversationAdmin(ReadOnlyAdmin):
         # instead of OR-ing LIKE '%term%' over a join of every row (1.6 s on a million).
         return queryset.filter(customer__in=Customer.objects.search(term)), False
 
+    @admin.display(description=_("customer"), ordering="customer__customer_name")
+    def display_customer(self, obj: Conversation) -> str:
+        return format_html(
+            "{} <span dir='ltr'>+{}</span>", bdi(obj.customer.customer_name or ""), obj.customer_id
+        )
+
     @admin.display(description=_("message"))
     def short_message(self, obj: Conversation) -> str:
-        return Truncator(obj.message).chars(80)
+        return format_html("<span dir='auto'>{}</span>", Truncator(obj.message).chars(80))
 
     @admin.display(description=_("message type"), ordering="message_type")
     def type_label(self, obj: Conversation) -> str:

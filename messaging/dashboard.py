@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from config import query
 from customers.models import Customer
 from messaging.models import (
     EVENT_LABELS,
@@ -265,8 +266,12 @@ def recent_events(
 
 
 def _parse_cursor(raw: str) -> tuple[str, int] | None:
+    """The (ts_iso, id) in a `next_cursor`; raises BadQueryError (a ValueError) otherwise."""
+    if not raw:
+        return None
     ts_iso, _, pk = raw.rpartition("~")
-    return (ts_iso, int(pk)) if ts_iso and pk.isdigit() else None
+    query.parse_datetime(ts_iso, name="before")
+    return ts_iso, query.parse_int(pk, name="before")
 
 
 def latest_event_id() -> int:

@@ -288,11 +288,13 @@ def record_inbound_message(*, message: cloud_api.Message) -> list[Conversation]:
             data={"message_id": message.id, "type": message.type},
             wa_id=customer.wa_id,
         )
-        replies = (
-            []
-            if customer.is_blocked or customer.is_bot_paused
-            else reply_to(message, customer=customer)
-        )
+        replies = []
+        if customer.is_bot_paused and not customer.is_blocked and message.is_genuine:
+            # The bot is silent (a hand-off, or staff paused it), so this waits for staff: the
+            # inbox's "needs staff" and the dashboard's open hand-offs both show it.
+            Customer.objects.filter(pk=customer.pk).flag_needing_staff(since=moment)
+        elif not customer.is_blocked and not customer.is_bot_paused:
+            replies = reply_to(message, customer=customer)
         rows = [
             Conversation(
                 customer=customer,

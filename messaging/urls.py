@@ -1,10 +1,13 @@
-from django.urls import path
+from django.urls import path, register_converter
 
+from customers.converters import CustomerIdConverter
 from messaging import views
 from messaging.inbox import views as inbox_views
 from messaging.monitoring import views as monitoring_views
 
 app_name = "messaging"
+# Customer ids in the path: any stored id makes a URL that resolves back to it.
+register_converter(CustomerIdConverter, "wa_id")
 
 urlpatterns = [
     path("webhooks/whatsapp/", views.whatsapp_webhook, name="whatsapp-webhook"),
@@ -27,15 +30,16 @@ urlpatterns = [
     # The staff inbox.
     path("inbox/", inbox_views.inbox_list, name="inbox"),
     path("inbox/updates/", inbox_views.inbox_updates, name="inbox-updates"),
-    path("inbox/<str:wa_id>/", inbox_views.conversation, name="conversation"),
+    path("inbox/<wa_id:wa_id>/", inbox_views.conversation, name="conversation"),
     path(
-        "inbox/<str:wa_id>/updates/",
+        "inbox/<wa_id:wa_id>/updates/",
         inbox_views.conversation_updates,
         name="conversation-updates",
     ),
-    path("inbox/<str:wa_id>/reply/", inbox_views.reply, name="conversation-reply"),
-    path("inbox/<str:wa_id>/pause/", inbox_views.pause, name="conversation-pause"),
-    path("inbox/<str:wa_id>/resume/", inbox_views.resume, name="conversation-resume"),
-    path("inbox/<str:wa_id>/block/", inbox_views.block, name="conversation-block"),
-    path("inbox/<str:wa_id>/unblock/", inbox_views.unblock, name="conversation-unblock"),
+    path("inbox/<wa_id:wa_id>/reply/", inbox_views.reply, name="conversation-reply"),
+    path("inbox/<wa_id:wa_id>/read/", inbox_views.read, name="conversation-read"),
+    path("inbox/<wa_id:wa_id>/pause/", inbox_views.pause, name="conversation-pause"),
+    path("inbox/<wa_id:wa_id>/resume/", inbox_views.resume, name="conversation-resume"),
+    path("inbox/<wa_id:wa_id>/block/", inbox_views.block, name="conversation-block"),
+    path("inbox/<wa_id:wa_id>/unblock/", inbox_views.unblock, name="conversation-unblock"),
 ]

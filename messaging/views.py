@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config import query
 from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import dashboard
@@ -78,6 +79,12 @@ def _handshake(request: HttpRequest) -> HttpResponse:
 
 
 # ============================================================================ sandbox
+SANDBOX_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
 def sandbox_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -110,11 +117,14 @@ def sandbox_graph_messages(
 @staff_required("messaging.use_sandbox")
 @require_GET
 def sandbox_chat(request: HttpRequest) -> HttpResponse:
-    return render(
+    response = render(
         request,
         "messaging/sandbox.html",
         {"business_name": settings.BUSINESS_NAME},
     )
+    # A development tool (DEBUG only) whose page is one file with its script inline.
+    response["Content-Security-Policy"] = SANDBOX_CONTENT_SECURITY_POLICY
+    return response
 
 
 @sandbox_only
@@ -190,8 +200,8 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
 @staff_required("messaging.view_events")
 @require_GET
 def events_list(request: HttpRequest) -> HttpResponse:
-    event_type = request.GET.get("type", "").strip()
-    number = request.GET.get("number", "").strip()
+    event_type = query.query_text(request, "type", max_length=100)
+    number = query.query_text(request, "number", max_length=100)
     wa_id = ""
     if number:
         try:
@@ -201,7 +211,7 @@ def events_list(request: HttpRequest) -> HttpResponse:
     page = dashboard.recent_events(
         event_type=event_type,
         wa_id=wa_id,
-        before=request.GET.get("before", ""),
+        before=query.query_text(request, "before"),
     )
     previously_seen = request.session.get(SEEN_EVENT_SESSION_KEY, 0)
     request.session[SEEN_EVENT_SESSION_KEY] = max(previously_seen, dashboard.latest_event_id())

@@ -10,11 +10,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from customers.models import Customer
+from customers.names import bdi
 from reservations import closures, exports, resources, services, vacations
 from reservations.models import (
     BookingRules,
@@ -179,7 +181,7 @@ class ReservationAdmin(admin.ModelAdmin):
     list_display = [
         "date",
         "time_slot",
-        "customer",
+        "display_customer",
         "service",
         "resource",
         "type",
@@ -233,6 +235,12 @@ class ReservationAdmin(admin.ModelAdmin):
     ]
     ordering = ["-date", "-time_slot"]
     show_full_result_count = False
+
+    @admin.display(description=_("customer"), ordering="customer__customer_name")
+    def display_customer(self, obj: Reservation) -> str:
+        return format_html(
+            "{} <span dir='ltr'>+{}</span>", bdi(obj.customer.customer_name or ""), obj.customer_id
+        )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str

@@ -31,6 +31,7 @@ from django.views.decorators.http import (
     require_POST,
 )
 
+from config import query
 from config.permissions import staff_required
 from reservations import exports, services, vacations
 from reservations.forms import AttendanceForm, BookForm, CancelForm, ExportForm, MoveForm
@@ -252,13 +253,8 @@ def ical_feed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _requested_day(request: HttpRequest) -> date:
-    raw = request.GET.get("date", "")
-    if raw:
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            messages.warning(request, _("%(value)s is not a date; showing today.") % {"value": raw})
-    return timezone.localdate()
+    """The day in `?date=` (a malformed one is a 400, like every staff page's bad input)."""
+    return query.query_date(request, "date") or timezone.localdate()
 
 
 def _valid(request: HttpRequest, form: Form) -> bool:

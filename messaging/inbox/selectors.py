@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
+from config import query
 from customers.models import Customer
 from messaging.models import Conversation
 from reservations.models import Reservation
@@ -37,13 +36,12 @@ class Cursor:
         return f"{self.at.isoformat()}~{self.wa_id}"
 
     @classmethod
-    def parse(cls, raw: str | None) -> "Cursor | None":
-        """The cursor in `raw`, or None when it is missing or not one of ours."""
-        at, sep, wa_id = (raw or "").partition("~")
-        moment = parse_datetime(at) if sep and wa_id else None
-        if moment is None or timezone.is_naive(moment):
-            return None
-        return cls(moment, wa_id)
+    def parse(cls, raw: str, *, name: str = "cursor") -> "Cursor":
+        """The cursor in `raw`; raises BadQueryError (a ValueError) when it is not one of ours."""
+        at, sep, wa_id = raw.partition("~")
+        if not sep or not wa_id:
+            raise query.BadQueryError(f"{name}: not an inbox position")
+        return cls(query.parse_datetime(at, name=name), wa_id)
 
 
 @dataclass
@@ -55,8 +53,10 @@ class InboxPage:
 
 
 def conversations(*, term: str = "", needs_staff: bool = False) -> QuerySet[Customer]:
-    """Customers who have messages (filtered), each with their latest message's summary."""
+    """Customers who have messages (filtered), each with their latest message's summary and the
+    latest thing they wrote themselves (what a row waiting for staff shows)."""
     latest = Conversation.objects.filter(customer=OuterRef("pk")).order_by("-created_at", "-id")
+    theirs = latest.filter(role=Conversation.Role.USER)
     customers = Customer.objects.filter(last_message_at__isnull=False)
     if term.strip():
         customers = customers.search(term)
@@ -66,6 +66,8 @@ def conversations(*, term: str = "", needs_staff: bool = False) -> QuerySet[Cust
         last_text=Subquery(latest.values("message")[:1]),
         last_role=Subquery(latest.values("role")[:1]),
         last_status=Subquery(latest.values("status")[:1]),
+        last_inbound_text=Subquery(theirs.values("message")[:1]),
+        last_inbound_type=Subquery(theirs.values("message_type")[:1]),
     )
 
 
@@ -121,6 +123,11 @@ class Transcript:
     messages: list[Conversation]
     older: int | None = None  # id of the oldest message shown, when there are older ones
     reservations: Sequence[Reservation] = field(default_factory=list)
+
+    @property
+    def latest_id(self) -> int | None:
+        """The newest message shown: what staff have seen once the page is on screen."""
+        return self.messages[-1].id if self.messages else None
 
 
 def transcript(

@@ -4,13 +4,14 @@ automated-messaging switch."""
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -182,10 +183,23 @@ def set_customer_blocked(*, customer: Customer, blocked: bool, by: str = "staff"
     return customer
 
 
-def mark_conversation_read(*, customer: Customer) -> None:
-    """Staff have seen everything this customer wrote up to now."""
-    customer.staff_read_at = timezone.now()
-    customer.save(update_fields=["staff_read_at"])
+def mark_conversation_read(*, customer: Customer, upto: int | None = None) -> None:
+    """Staff have seen the conversation up to message `upto` (None: everything up to now).
+
+    With `upto`, what the customer wrote after the page was drawn (a higher id) stays unread;
+    the mark never moves back.
+    """
+    moment: datetime | None = timezone.now()
+    rows = Conversation.objects.for_customer(customer.wa_id)
+    if upto is not None and rows.filter(id__gt=upto, role=Conversation.Role.USER).exists():
+        moment = rows.filter(id=upto).values_list("created_at", flat=True).first()
+    if moment is None:  # not a message of this customer's: nothing is marked
+        return
+    marked = Customer.objects.filter(pk=customer.pk).filter(
+        Q(staff_read_at__isnull=True) | Q(staff_read_at__lt=moment)
+    )
+    if marked.update(staff_read_at=moment):
+        customer.staff_read_at = moment
 
 
 # ============================================================================ automated messaging

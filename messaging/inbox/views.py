@@ -16,12 +16,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from config import query
 from config.permissions import staff_required
 from customers.models import Customer
 from messaging.inbox import selectors, staff
@@ -32,7 +32,15 @@ KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _filters(request: HttpRequest) -> dict[str, Any]:
-    return {"term": request.GET.get("q", "")[:100], "needs_staff": request.GET.get("needs") == "1"}
+    return {
+        "term": query.query_text(request, "q", max_length=100),
+        "needs_staff": query.query_flag(request, "needs"),
+    }
+
+
+def _cursor(request: HttpRequest, name: str) -> selectors.Cursor | None:
+    raw = request.GET.get(name, "")
+    return selectors.Cursor.parse(raw, name=name) if raw else None
 
 
 @staff_required(INBOX)
@@ -41,8 +49,8 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
     page = selectors.inbox_page(
         **filters,
-        before=selectors.Cursor.parse(request.GET.get("before")),
-        after=selectors.Cursor.parse(request.GET.get("after")),
+        before=_cursor(request, "before"),
+        after=_cursor(request, "after"),
     )
     return render(
         request,
@@ -60,7 +68,7 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def inbox_updates(request: HttpRequest) -> JsonResponse:
     """Conversations with a message newer than `since`, as list rows, and the badge count."""
-    since = parse_datetime(request.GET.get("since", ""))
+    since = query.query_datetime(request, "since")
     rows = selectors.changed_conversations(since=since, **_filters(request)) if since else []
     return JsonResponse(
         {
@@ -87,11 +95,8 @@ def conversation(request: HttpRequest, wa_id: str) -> HttpResponse:
 def _conversation_page(
     request: HttpRequest, customer: Customer, *, draft: str = "", status: int = 200
 ) -> HttpResponse:
-    before = request.GET.get("before", "")
-    shown = selectors.transcript(
-        customer=customer, before=int(before) if before.isdigit() else None
-    )
-    staff.mark_conversation_read(customer=customer)
+    before = query.query_int(request, "before")
+    shown = selectors.transcript(customer=customer, before=before)
     return render(
         request,
         "messaging/conversation.html",
@@ -101,7 +106,7 @@ def _conversation_page(
             "window_open": delivery.window_is_open(customer=customer),
             "draft": draft,
             "key": uuid.uuid4().hex,
-            "live": not before,
+            "live": before is None,
             "max_chars": staff.TEXT_MAX_CHARS,
         },
         status=status,
@@ -113,13 +118,9 @@ def _conversation_page(
 def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
     """New messages after id `after`, status changes of `watching`, and the customer's state."""
     customer = get_object_or_404(Customer, pk=wa_id)
-    after = request.GET.get("after", "")
+    after = query.query_int(request, "after") or 0
     watching = _watching(request.GET.get("watching", ""))
-    changed = selectors.transcript_updates(
-        customer=customer, after=int(after) if after.isdigit() else 0, watching=watching
-    )
-    if request.GET.get("seen") == "1" and any(m.is_inbound for m in changed):
-        staff.mark_conversation_read(customer=customer)
+    changed = selectors.transcript_updates(customer=customer, after=after, watching=watching)
     window_open = delivery.window_is_open(customer=customer)
     return JsonResponse(
         {
@@ -127,6 +128,7 @@ def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
                 {
                     "id": m.id,
                     "open": m.status in selectors.OPEN_STATUSES,
+                    "inbound": m.is_inbound,
                     "html": render_to_string("messaging/_message.html", {"m": m}, request),
                 }
                 for m in changed
@@ -143,8 +145,8 @@ def conversation_updates(request: HttpRequest, wa_id: str) -> JsonResponse:
 
 def _watching(raw: str) -> dict[int, str]:
     """Parse "12.sent,13.queued" (message ids and the status the page shows) into a dict."""
-    pairs = (item.partition(".") for item in raw.split(","))
-    return {int(pk): status for pk, _, status in pairs if pk.isdigit()}
+    pairs = (item.partition(".") for item in raw.split(",") if item)
+    return {query.parse_int(pk, name="watching"): status[:32] for pk, _, status in pairs}
 
 
 @staff_required(INBOX)
@@ -155,6 +157,7 @@ def reply(request: HttpRequest, wa_id: str) -> HttpResponse:
     key = request.POST.get("key", "")
     if not request.user.is_authenticated:  # staff_required saw to it; this tells mypy
         raise PermissionDenied
+    _mark_read(request, customer)  # answering is reading what the page showed
     try:
         result = staff.send_staff_reply(
             customer=customer, text=text, user=request.user, key=key if KEY.match(key) else None
@@ -175,6 +178,23 @@ def reply(request: HttpRequest, wa_id: str) -> HttpResponse:
     else:
         messages.success(request, _("Reply queued for sending."))
     return _back(customer)
+
+
+@staff_required(INBOX)
+@require_POST
+def read(request: HttpRequest, wa_id: str) -> HttpResponse:
+    """Staff saw the conversation up to message `upto` (the page posts it; a GET never marks)."""
+    customer = get_object_or_404(Customer, pk=wa_id)
+    _mark_read(request, customer)
+    if "application/json" in request.headers.get("Accept", ""):
+        return HttpResponse(status=204)
+    return _back(customer)
+
+
+def _mark_read(request: HttpRequest, customer: Customer) -> None:
+    raw = request.POST.get("upto", "")
+    upto = query.parse_int(raw, name="upto") if raw else None
+    staff.mark_conversation_read(customer=customer, upto=upto)
 
 
 def _control(
@@ -211,4 +231,4 @@ unblock = _control(
 
 def _back(customer: Customer) -> HttpResponseRedirect:
     url = reverse("messaging:conversation", args=[customer.wa_id])
-    return HttpResponseRedirect(f"{url}#reply")
+    return HttpResponseRedirect(f"{url}#latest")

@@ -70,11 +70,15 @@ def test_week_view_starts_on_the_configured_weekday(staff_client):
     assert [d.day.date for d in response.context["days"]][-1] == SUNDAY + dt.timedelta(days=5)
 
 
-def test_a_bad_date_falls_back_to_today_with_a_warning(staff_client):
-    response = staff_client.get(DAY_URL, {"date": "2026-13-45"})
-    assert response.status_code == 200
-    assert response.context["day"] == SUNDAY
-    assert "is not a date" in response.content.decode()
+@pytest.mark.parametrize(
+    "bad", ["2026-13-45", "2026-02-30", "٢٠٢٦-١١-٢٣", "9999-12-31", "0001-01-01"]
+)
+@pytest.mark.parametrize("url", [DAY_URL, WEEK_URL])
+def test_a_bad_date_is_a_400_with_the_site_page(staff_client, url, bad):
+    response = staff_client.get(url, {"date": bad})
+    assert response.status_code == 400
+    assert "Bad request" in response.content.decode()
+    assert 'href="/schedule/"' in response.content.decode()  # the site's layout
 
 
 def test_pages_take_a_bounded_number_of_queries(staff_client, django_assert_max_num_queries):

@@ -46,6 +46,7 @@ def recent_customer(**fields) -> Customer:
         ("conversation", "get"),
         ("conversation-updates", "get"),
         ("conversation-reply", "post"),
+        ("conversation-read", "post"),
         ("conversation-pause", "post"),
         ("conversation-resume", "post"),
         ("conversation-block", "post"),
@@ -167,7 +168,7 @@ def test_the_inbox_poll_returns_changed_rows_and_the_badge(staff_client):
     assert f'id="c-{new.wa_id}"' in data["rows"][0]["html"]
     assert data["needs_staff"] == 1
     assert data["latest"] == new.last_message_at.isoformat()
-    assert staff_client.get(url("inbox-updates"), {"since": "junk"}).json()["rows"] == []
+    assert staff_client.get(url("inbox-updates"), {"since": "junk"}).status_code == 400
 
 
 # ---------------------------------------------------------------------------- a conversation
@@ -223,10 +224,43 @@ def test_the_conversation_lists_upcoming_reservations_with_links(staff_client):
 
 
 @pytest.mark.django_db
-def test_opening_a_conversation_marks_it_read(staff_client):
+def test_opening_a_conversation_changes_nothing_the_page_posts_what_was_seen(staff_client):
     customer = recent_customer()
     assert customer.has_unread
-    staff_client.get(url("conversation", customer.wa_id))
+    page = staff_client.get(url("conversation", customer.wa_id))
+    customer.refresh_from_db()
+    assert customer.has_unread  # a GET (a prefetch, a crawler, a reload) marks nothing
+    shown = page.context["transcript"].latest_id
+    assert f'name="upto" value="{shown}"' in page.content.decode()
+    assert staff_client.get(url("conversation-read", customer.wa_id)).status_code == 405
+    response = staff_client.post(url("conversation-read", customer.wa_id), {"upto": shown})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert not customer.has_unread
+
+
+@pytest.mark.django_db
+def test_what_arrived_after_the_page_was_drawn_stays_unread(staff_client):
+    customer = recent_customer()
+    shown = staff_client.get(url("conversation", customer.wa_id)).context["transcript"].latest_id
+    later = timezone.now() + dt.timedelta(seconds=5)
+    wrote(customer, "are you there?", at=later)
+    Customer.objects.filter(pk=customer.pk).update(last_inbound_at=later)
+    response = staff_client.post(
+        url("conversation-read", customer.wa_id),
+        {"upto": shown},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 204  # the page's script posts this way
+    customer.refresh_from_db()
+    assert customer.has_unread
+
+
+@pytest.mark.django_db
+def test_replying_marks_the_conversation_read(staff_client):
+    customer = recent_customer()
+    shown = staff_client.get(url("conversation", customer.wa_id)).context["transcript"].latest_id
+    staff_client.post(url("conversation-reply", customer.wa_id), {"text": "Hello", "upto": shown})
     customer.refresh_from_db()
     assert not customer.has_unread
 
@@ -259,7 +293,7 @@ def test_staff_reply_from_the_page_goes_out_through_the_sender(staff_client, gra
         url("conversation-reply", customer.wa_id), {"text": "Hello from reception"}
     )
     assert response.status_code == 302
-    assert response["Location"].endswith("#reply")
+    assert response["Location"].endswith("#latest")
     task_queue.run()
     assert [body["text"]["body"] for body in graph.sent] == ["Hello from reception"]
     row = Conversation.objects.get(role="secretary")
@@ -361,25 +395,27 @@ def test_the_conversation_poll_returns_new_messages_ticks_and_state(staff_client
     same = ConversationFactory(customer=customer, role="assistant", status="sent", message="b")
     reply = ConversationFactory(customer=customer, role="user", message="new one")
     Conversation.objects.filter(id=sent.id).update(status="delivered")
-    watching = f"{sent.id}.sent,{same.id}.sent,junk"
-    params = {"after": reply.id - 1, "watching": watching, "seen": "1"}
+    watching = f"{sent.id}.sent,{same.id}.sent"
+    params = {"after": reply.id - 1, "watching": watching}
     data = staff_client.get(url("conversation-updates", customer.wa_id), params).json()
     assert [m["id"] for m in data["messages"]] == [sent.id, reply.id]
+    assert [m["inbound"] for m in data["messages"]] == [False, True]
     assert "tick-delivered" in data["messages"][0]["html"]
     assert data["messages"][0]["open"] is True
     assert "new one" in data["messages"][1]["html"]
     assert 'id="state"' in data["state"]
     assert data["needs_staff"] == 0
-    customer.refresh_from_db()
-    assert customer.staff_read_at is not None  # seen on screen
+    params["watching"] += ",junk"
+    assert staff_client.get(url("conversation-updates", customer.wa_id), params).status_code == 400
 
 
 @pytest.mark.django_db
-def test_the_poll_does_not_mark_read_when_the_page_is_not_seen(staff_client):
+def test_the_poll_is_a_get_and_marks_nothing_read(staff_client):
     customer = recent_customer()
-    staff_client.get(url("conversation-updates", customer.wa_id), {"after": "0"})
-    customer.refresh_from_db()
-    assert customer.has_unread
+    for params in ({"after": "0"}, {"after": "0", "seen": "1"}):
+        staff_client.get(url("conversation-updates", customer.wa_id), params)
+        customer.refresh_from_db()
+        assert customer.has_unread
 
 
 # ---------------------------------------------------------------------------- languages
