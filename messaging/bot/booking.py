@@ -97,9 +97,10 @@ def start_service(
         if resource is not None and resource in catalog.who_can(service):
             chosen = replace(chosen, resource=resource.pk)
         return on_step(turn, chosen)
+    who = resource.pk if resource is not None else 0
     rows = [
         outgoing.Row(
-            Step("sv", s.type, 0, service=s.pk).id,
+            Step("sv", s.type, 0, service=s.pk, resource=who).id,
             s.display_name(turn.language)[:TITLE],
             catalog.duration_label(s),
         )

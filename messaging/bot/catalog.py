@@ -208,3 +208,16 @@ def named_resource(text: str, resources: list[Resource]) -> Resource | None:
     """The resource the text names ("with Dr Sara", "مع د. سارة"), if exactly one."""
     people = [r for r in resources if not r.is_clinic]
     return find_named(text, [(r, (r.name, r.name_ar)) for r in people])
+
+
+def names() -> list[str]:
+    """The names the customer may write of the services and who delivers them (none for a
+    plain clinic: its "Appointment" is a word of the booking intent, not a name)."""
+    if not uses_services():
+        return []
+    found: list[str] = []
+    for service in offered_services():
+        if not is_plain(service):
+            found += [service.name, service.name_ar]
+        found += [n for r in who_can(service) if not r.is_clinic for n in (r.name, r.name_ar)]
+    return [name for name in dict.fromkeys(found) if name]

@@ -90,7 +90,12 @@ def on_tap(turn: Turn, reply_id: str) -> Replies:
 
 def on_text(turn: Turn, text: str) -> Replies:
     week_starts_on = BookingRules.objects.get_solo().week_starts_on
-    reading = read_message(text, now=timezone.localtime(turn.now), week_starts_on=week_starts_on)
+    reading = read_message(
+        text,
+        now=timezone.localtime(turn.now),
+        week_starts_on=week_starts_on,
+        names=catalog.names(),
+    )
     intent = reading.intent
     asks = intent is Intent.QUESTION or (intent is None and not reading.has_when)
     entry = faq.find_entry(text) if asks else None

@@ -6,7 +6,7 @@ import re
 from collections.abc import Hashable, Iterable, Sequence
 from typing import TypeVar
 
-from messaging.bot.understanding.text import contains_word, normalize_text
+from messaging.bot.understanding.text import contains_word, normalize_text, phrase_pattern
 
 K = TypeVar("K", bound=Hashable)
 
@@ -14,6 +14,13 @@ K = TypeVar("K", bound=Hashable)
 _TITLE = re.compile(
     r"^(?:dr\.?|doctor|doc|dentist|mr\.?|mrs\.?|ms\.?|miss|nurse|prof\.?"
     r"|د\.?|دكتور|دكتوره|الدكتور|الدكتوره|دكتوة|اخصائي|اخصائيه|الاخصائي|الاخصائيه|استاذ|استاذه)\s+"
+)
+
+
+# A title written before a name ("with the doctor Sara"), blanked with the name.
+_TITLE_BEFORE = (
+    r"(?:(?:dr\.?|doctor|doc|nurse)\s+"
+    r"|(?:و|ف|ب|ل|مع )?(?:د\.?|(?:ال)?دكتور(?:ه)?|(?:ال)?اخصائي(?:ه)?|(?:ال)?استاذ(?:ه)?)\s+)?"
 )
 
 
@@ -43,3 +50,13 @@ def find_named(text: str, candidates: Iterable[tuple[K, Sequence[str]]]) -> K | 
     longest = max(length for length, _key in best)
     winners = {key for length, key in best if length == longest}
     return winners.pop() if len(winners) == 1 else None
+
+
+def blank_names(normalized: str, names: Iterable[str]) -> str:
+    """`normalized` with each of the names (and a title before it) blanked out: a practitioner
+    or a service is neither an intent ("الدكتورة" alone asks about a female doctor) nor a day."""
+    forms = sorted(name_forms(*names), key=len, reverse=True)
+    for form in forms:
+        pattern = re.compile(_TITLE_BEFORE + phrase_pattern(form))
+        normalized = pattern.sub(lambda m: " " * len(m[0]), normalized)
+    return normalized
