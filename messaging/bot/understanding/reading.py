@@ -62,8 +62,14 @@ def read_message(
     """Read one message; `now` is the clinic's local time, `week_starts_on` its first weekday
     (Monday 0 .. Sunday 6), `names` the clinic's practitioners and services (read as names,
     never as keywords, days or times)."""
-    normalized = blank_names(normalize_text(text), names) if names else normalize_text(text)
+    normalized = normalize_text(text)
+    named = False
+    if names:
+        blanked = blank_names(normalized, names)
+        named, normalized = blanked != normalized, blanked
     intent = parse_intent(normalized)
+    if named and intent in {None, Intent.GREETING} and not is_question(normalized):
+        intent = Intent.BOOK  # "a cleaning with Dr Sara": naming what to book is booking
     quiet = _LEADING_GREETING.sub(" ", _GREETINGS.sub(lambda m: " " * len(m[0]), normalized))
     day = read_day(quiet, today=now.date(), week_starts_on=week_starts_on)
     rest = _blank(quiet, day.spans)
