@@ -95,9 +95,9 @@ def main() -> None:
     checkup = Service.objects.get(name="Check-up")
     booked = 0
     for person in people:
-        days = resources.free_starts(service=checkup, resource=person, start=first, end=last)
-        for day in days:
-            for start in day.starts[::3]:
+        free = resources.free_starts(service=checkup, resource=person, start=first, end=last)
+        for service_day in free:
+            for start in service_day.starts[::3]:
                 services.reserve_slot(
                     wa_id=f"96655{booked:07d}", date=start.date, time_slot=start.time,
                     service=checkup, resource=person, source=Source.STAFF,

@@ -158,6 +158,8 @@ def on_step(turn: Turn, step: Step) -> Replies:
     elif step.type not in offered_types() and not (reservation and reservation.type == step.type):
         return start(turn)
     turn.session.booking_type = step.type
+    turn.session.booking_service_id = step.service or None
+    turn.session.booking_resource_id = step.resource or None
     turn.session.moving_reservation_id = step.moving or None
     if step.action == "sv" and target is not None:
         return who(turn, step, target)

@@ -172,7 +172,7 @@ def typed_step(turn: Turn, text: str) -> Step | None:
     ):
         return booking.moving_step(reservation, "t")
     if catalog.uses_services():
-        return typed_service_step(text)
+        return typed_service_step(turn, text)
     types = offered_types()
     chosen = typed_type(text)
     if chosen not in types:
@@ -180,8 +180,16 @@ def typed_step(turn: Turn, text: str) -> Step | None:
     return Step("t", chosen, 0)
 
 
-def typed_service_step(text: str) -> Step | None:
+def typed_service_step(turn: Turn, text: str) -> Step | None:
+    """The service (and who) the text names; else the one chosen a moment ago; else the only
+    one that fits (None: ask)."""
     service, resource = typed_names(text)
+    session = turn.session
+    if service is None and resource is None and session.booking_service_id:
+        chosen = [s for s in catalog.offered_services() if s.pk == session.booking_service_id]
+        if chosen:
+            service = chosen[0]
+            resource = Resource.objects.filter(pk=session.booking_resource_id or 0).first()
     if service is None:
         fitting = catalog.offered_services()
         if resource is not None:

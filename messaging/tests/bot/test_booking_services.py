@@ -207,3 +207,13 @@ def test_with_the_upgrades_services_still_offered_they_are_listed_too(dental):
     chat.tap(times.titles[0])
     chat.tap("Confirm")
     assert Reservation.objects.get().resource == Resource.objects.get_clinic()
+
+
+def test_a_typed_time_after_choosing_the_service_and_who_keeps_them(dental):
+    chat = Chat()
+    chat.say("hi")
+    chat.tap("Book")
+    chat.tap("Cleaning")
+    chat.tap("Dr Sara")
+    [confirm] = chat.say("tomorrow 3pm")
+    assert "Cleaning with Dr Sara (45 minutes): Monday 23 November 2026 at 3:00 PM" in confirm.text
