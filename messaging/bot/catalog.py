@@ -10,7 +10,7 @@ practitioner or a room), the bot books services: service, then who, then day and
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils.translation import ngettext
 
 from messaging.bot.ids import Step
@@ -35,20 +35,21 @@ from reservations.models import BookingRules, Reservation, Resource, Service
 
 
 def offered_services() -> list[Service]:
-    """Active services of an offered visit type that an active resource delivers."""
+    """Active services of an offered visit type that an active resource delivers, each with
+    its active resources (two queries)."""
+    people = Prefetch("resources", queryset=Resource.objects.active().order_by("name", "id"))
     return list(
         Service.objects.active()
         .filter(type__in=offered_types(), links__resource__is_active=True)
         .distinct()
         .order_by("name", "id")
+        .prefetch_related(people)
     )
 
 
 def is_plain(service: Service) -> bool:
     """One clinic slot with the clinic itself: the booking as it was before services."""
-    if not service.lasts_one_slot:
-        return False
-    return not service.resources.filter(is_active=True, is_clinic=False).exists()
+    return service.lasts_one_slot and all(r.is_clinic for r in who_can(service))
 
 
 def uses_services(services: list[Service] | None = None) -> bool:
@@ -67,6 +68,8 @@ def uses_services(services: list[Service] | None = None) -> bool:
 
 def who_can(service: Service) -> list[Resource]:
     """The active resources that deliver `service`, in the engine's order."""
+    if "resources" in getattr(service, "_prefetched_objects_cache", {}):
+        return list(service.resources.all())  # by offered_services
     return engine.resources_for(service=service)
 
 
@@ -98,7 +101,10 @@ def target_of(step: Step, reservation: Reservation | None = None) -> Target | No
     if service is None:
         return None
     moving = reservation is not None and reservation.service_id == service.pk
-    if not moving and service.pk not in {s.pk for s in offered_services()}:
+    offered = Service.objects.active().filter(
+        pk=service.pk, type__in=offered_types(), links__resource__is_active=True
+    )
+    if not moving and not offered.exists():
         return None
     if not step.resource:
         return Target(service, None)
