@@ -217,3 +217,31 @@ def test_a_typed_time_after_choosing_the_service_and_who_keeps_them(dental):
     chat.tap("Dr Sara")
     [confirm] = chat.say("tomorrow 3pm")
     assert "Cleaning with Dr Sara (45 minutes): Monday 23 November 2026 at 3:00 PM" in confirm.text
+
+
+def test_a_typed_part_of_day_lists_that_services_times_with_that_practitioner(dental):
+    book_other(T(14), service=dental["whitening"], resource=dental["ali"])
+    chat = Chat()
+    [times] = chat.say("whitening with Dr Ali tomorrow afternoon")[-1:]
+    assert times.kind == "list"
+    # Dr Ali is booked 14:00-15:00: 60 minutes from 13:30 or 14:30 would run into it.
+    assert times.titles == ["12:00 PM", "12:30 PM", "1:00 PM", "3:00 PM", "3:30 PM", "4:00 PM"]
+
+
+def test_at_the_limit_the_held_booking_is_offered_to_move_keeping_its_service(dental):
+    held = services.reserve_slot(
+        wa_id="966501234567", date=MONDAY, time_slot=T(11), service=dental["cleaning"],
+        resource=dental["sara"], source=Source.CUSTOMER,
+    )  # fmt: skip
+    chat = Chat()
+    [confirm] = chat.say("check-up with Dr Sara on Tuesday at 2pm")[-1:]
+    [offer] = chat.tap("Confirm")
+    assert "Cleaning with Dr Sara" in offer.text
+    [done] = chat.tap("Move it")
+    assert "moved to Tuesday 24 November 2026 at 2:00 PM" in done.text
+    held.refresh_from_db()
+    assert (held.service, held.resource, held.time_slot) == (
+        dental["cleaning"],
+        dental["sara"],
+        T(14),
+    )
