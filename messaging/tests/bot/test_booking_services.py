@@ -235,6 +235,7 @@ def test_at_the_limit_the_held_booking_is_offered_to_move_keeping_its_service(de
     )  # fmt: skip
     chat = Chat()
     [confirm] = chat.say("check-up with Dr Sara on Tuesday at 2pm")[-1:]
+    assert "Check-up with Dr Sara (30 minutes): Tuesday 24 November 2026 at 2:00 PM" in confirm.text
     [offer] = chat.tap("Confirm")
     assert "Cleaning with Dr Sara" in offer.text
     [done] = chat.tap("Move it")
