@@ -98,9 +98,10 @@ NEAREST_LOOKBACK = timedelta(days=14)
 # ---------------------------------------------------------------------------- reading
 
 
-def load_calendar(*, start: date, end: date) -> Calendar:
-    """Rules, the normal week, the seasons and the vacations touching `start`..`end`."""
-    rules = BookingRules.objects.get_solo()
+def load_calendar(*, start: date, end: date, rules: BookingRules | None = None) -> Calendar:
+    """Rules (unless given), the normal week, the seasons and the vacations touching
+    `start`..`end`."""
+    rules = rules or BookingRules.objects.get_solo()
     week = None
     seasons = []
     for schedule in WeeklySchedule.objects.relevant_to(start, end).prefetch_related("intervals"):
@@ -129,15 +130,21 @@ def count_active(*, start: date, end: date, exclude_id: int | None = None) -> Co
 
 
 def available_slots(
-    *, start: date, end: date, type: int | None = None, for_staff: bool = False
+    *,
+    start: date,
+    end: date,
+    type: int | None = None,
+    for_staff: bool = False,
+    rules: BookingRules | None = None,
 ) -> list[Day]:
     """Per day from `start` to `end`, the slots that can be booked now with their remaining
-    places; a day with none says why (closed, vacation, in_past, too_far, slot_full, ...)."""
+    places; a day with none says why (closed, vacation, in_past, too_far, slot_full, ...).
+    `rules`: the booking rules when the caller has them already."""
     _check_range(start, end)
     if type is not None:
         _check_type(type)
     return slots.build_days(
-        load_calendar(start=start, end=end),
+        load_calendar(start=start, end=end, rules=rules),
         start=start,
         end=end,
         counts=count_active(start=start, end=end),

@@ -8,10 +8,11 @@ from messaging.bot.menu import Replies, main_menu
 from messaging.bot.turn import (
     Turn,
     describe,
+    names_service,
     own_reservation,
     slot_title,
-    type_label,
     upcoming_reservations,
+    what,
     when,
 )
 from messaging.whatsapp import outgoing
@@ -38,7 +39,9 @@ def show_list(turn: Turn, *, verb: str = "show") -> Replies:
     }
     rows = [
         outgoing.Row(
-            ids.appointment(verb, r.pk), slot_title(turn, r.date, r.time_slot), type_label(r.type)
+            ids.appointment(verb, r.pk),
+            slot_title(turn, r.date, r.time_slot),
+            what(r, language=turn.language),
         )
         for r in upcoming
     ]
@@ -87,7 +90,10 @@ def ask_cancel(turn: Turn, reservation: Reservation) -> Replies:
 
 def cancel(turn: Turn, reservation_id: int) -> Replies:
     reservation = (
-        Reservation.objects.for_customer(turn.customer.wa_id).filter(pk=reservation_id).first()
+        Reservation.objects.for_customer(turn.customer.wa_id)
+        .select_related("service", "resource")
+        .filter(pk=reservation_id)
+        .first()
     )
     if reservation is None:
         return [main_menu(turn, lead=_("That appointment can no longer be changed."))]
@@ -101,4 +107,6 @@ def cancel(turn: Turn, reservation_id: int) -> Replies:
     text = _("Your appointment of %(when)s is cancelled.") % {
         "when": when(turn, reservation.date, reservation.time_slot)
     }
+    if names_service(reservation):
+        text += "\n" + what(reservation, language=turn.language)
     return [outgoing.buttons(text, [(ids.BOOK, _("Book again")), (ids.MENU, _("Menu"))])]

@@ -3,6 +3,10 @@
 "bk:d:2026-11-29:0:0" is "show the times of 29 November, appointment, not a move";
 "bk:t:2026-11-29T17:00:1:42" is "17:00 that day, follow-up, moving reservation 42". An id comes
 back from the customer's phone, so parsing never trusts it: anything malformed gives None.
+
+A clinic with services of its own adds them: "bk:t:2026-11-29T17:00:0:0:s3:r2" is 17:00 of
+service 3 with resource 2 ("r0": anyone who can). Ids without them (sent before, or by a
+clinic with one service and one resource) keep parsing as they always did.
 """
 
 from dataclasses import dataclass
@@ -20,13 +24,18 @@ LANGUAGE = "lang:"  # + "ar" / "en"
 
 @dataclass(frozen=True)
 class Step:
-    """A booking step: what (`action`), for which visit type, moving which reservation (0 none)."""
+    """A booking step: what (`action`), for which visit type, moving which reservation (0 none),
+    of which service (0: the type's, as before services) with which resource (0: anyone)."""
 
-    action: str  # ty (type chosen), d (day), dp (days from), t (time), tp (times after), ok
+    # ty (type chosen), sv (service chosen), rs (who chosen), d (day), dp (days from),
+    # t (time), tp (times after), ok
+    action: str
     type: int
     moving: int
     day: date | None = None
     at: time | None = None
+    service: int = 0
+    resource: int = 0
 
     @property
     def id(self) -> str:
@@ -35,7 +44,8 @@ class Step:
             where = self.day.isoformat()
             if self.at is not None:
                 where += "T" + self.at.strftime("%H:%M")
-        return f"bk:{self.action}:{where}:{self.type}:{self.moving}"
+        tail = f":s{self.service}:r{self.resource}" if self.service else ""
+        return f"bk:{self.action}:{where}:{self.type}:{self.moving}{tail}"
 
     @property
     def slot(self) -> tuple[date, time]:
@@ -45,14 +55,20 @@ class Step:
         return self.day, self.at
 
     def to(self, action: str, *, day: date | None = None, at: time | None = None) -> "Step":
-        return Step(action, self.type, self.moving, day, at)
+        return Step(action, self.type, self.moving, day, at, self.service, self.resource)
 
 
-ACTIONS = frozenset({"ty", "d", "dp", "t", "tp", "ok"})
+ACTIONS = frozenset({"ty", "sv", "rs", "d", "dp", "t", "tp", "ok"})
 
 
 def parse_step(value: str) -> Step | None:
     parts = value.split(":")
+    service = resource = 0
+    if len(parts) >= 7 and parts[-2][:1] == "s" and parts[-1][:1] == "r":
+        service_text, resource_text = parts[-2][1:], parts[-1][1:]
+        if not (service_text.isdigit() and resource_text.isdigit()) or service_text == "0":
+            return None
+        service, resource, parts = int(service_text), int(resource_text), parts[:-2]
     # "bk:t:2026-11-29T17:00:0:0" splits the time too: rejoin everything between action and type.
     if len(parts) < 5 or parts[0] != "bk" or parts[1] not in ACTIONS:
         return None
@@ -70,7 +86,9 @@ def parse_step(value: str) -> Step | None:
         return None
     if (action in {"d", "dp"} and day is None) or (action in {"t", "tp", "ok"} and at is None):
         return None
-    return Step(action, int(type_), int(moving), day, at)
+    if action in {"sv", "rs"} and not service:
+        return None
+    return Step(action, int(type_), int(moving), day, at, service, resource)
 
 
 # My appointments: "ap:<verb>:<reservation id>".

@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 
 from messaging.bot import appointments, ids
 from messaging.bot.menu import Replies, main_menu
-from messaging.bot.turn import Turn, own_reservation, when
+from messaging.bot.turn import Turn, names_service, own_reservation, what, when
 from messaging.reminders.sending import confirm_reservation, parse_reminder_choice
 from messaging.whatsapp import outgoing
 
@@ -28,6 +28,8 @@ def on_tap(turn: Turn, reply_id: str) -> Replies:
     text = _("Thank you! Your appointment of %(when)s is confirmed. See you then.") % {
         "when": when(turn, reservation.date, reservation.time_slot)
     }
+    if names_service(reservation):
+        text += "\n" + what(reservation, language=turn.language)
     return [
         outgoing.buttons(
             text,

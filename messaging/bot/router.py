@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from messaging import vacations
-from messaging.bot import appointments, booking, faq, ids, menu, questions, reminders
+from messaging.bot import appointments, booking, catalog, faq, ids, menu, questions, reminders
 from messaging.bot.ids import Step
 from messaging.bot.menu import Replies, main_menu
 from messaging.bot.parsing import Intent, normalize_text, read_message
@@ -22,7 +22,7 @@ from messaging.bot.turn import (
 )
 from messaging.whatsapp import outgoing
 from messaging.whatsapp.cloud_api import Message
-from reservations.models import BookingRules, Reservation
+from reservations.models import BookingRules, Reservation, Resource, Service
 
 # Types the bot can read; a person tapping a button or list row is reading, too.
 READABLE_TYPES = frozenset({"text", "interactive", "button"})
@@ -90,7 +90,12 @@ def on_tap(turn: Turn, reply_id: str) -> Replies:
 
 def on_text(turn: Turn, text: str) -> Replies:
     week_starts_on = BookingRules.objects.get_solo().week_starts_on
-    reading = read_message(text, now=timezone.localtime(turn.now), week_starts_on=week_starts_on)
+    reading = read_message(
+        text,
+        now=timezone.localtime(turn.now),
+        week_starts_on=week_starts_on,
+        names=catalog.names(),
+    )
     intent = reading.intent
     asks = intent is Intent.QUESTION or (intent is None and not reading.has_when)
     entry = faq.find_entry(text) if asks else None
@@ -121,9 +126,13 @@ def on_text(turn: Turn, text: str) -> Replies:
     if intent is Intent.MY_APPOINTMENTS:
         return appointments.show_list(turn)
     if reading.has_when:
-        return booking.by_reading(turn, typed_step(turn, text), reading)
+        step = typed_step(turn, text)
+        if step is None:  # which service is not clear: ask it first
+            return booking.start(turn, type=typed_type(text), resource=typed_names(text)[1])
+        return booking.by_reading(turn, step, reading)
     if intent is Intent.BOOK:
-        return booking.start(turn, type=typed_type(text))
+        service, resource = typed_names(text) if catalog.uses_services() else (None, None)
+        return booking.start(turn, type=typed_type(text), service=service, resource=resource)
     if intent is Intent.THANKS:
         return [outgoing.text(_("You are welcome!"))]
     if intent is Intent.MENU:
@@ -142,18 +151,56 @@ def typed_type(text: str) -> int | None:
     return None
 
 
-def typed_step(turn: Turn, text: str) -> Step:
-    """What a typed day or time is for: the move in progress, else a booking of the right type."""
+def typed_names(text: str) -> tuple[Service | None, Resource | None]:
+    """The offered service and the practitioner (or room) the text names, each if exactly one."""
+    offered = catalog.offered_services()
+    service = catalog.named_service(text, offered)
+    if service is not None:
+        people = catalog.who_can(service)
+    else:
+        people = list({r.pk: r for s in offered for r in catalog.who_can(s)}.values())
+    return service, catalog.named_resource(text, people)
+
+
+def typed_step(turn: Turn, text: str) -> Step | None:
+    """What a typed day or time is for: the move in progress, else a booking of the service
+    (and with whom) the text names, else of the right type; None when the clinic books
+    services and the text does not say which."""
     session = turn.session
     if session.moving_reservation_id and (
         reservation := own_reservation(turn, session.moving_reservation_id)
     ):
-        return Step("t", reservation.type, reservation.pk)
+        return booking.moving_step(reservation, "t")
+    if catalog.uses_services():
+        return typed_service_step(turn, text)
     types = offered_types()
     chosen = typed_type(text)
     if chosen not in types:
         chosen = session.booking_type if session.booking_type in types else types[0]
     return Step("t", chosen, 0)
+
+
+def typed_service_step(turn: Turn, text: str) -> Step | None:
+    """The service (and who) the text names; else the one chosen a moment ago; else the only
+    one that fits (None: ask)."""
+    service, resource = typed_names(text)
+    session = turn.session
+    if service is None and resource is None and session.booking_service_id:
+        chosen = [s for s in catalog.offered_services() if s.pk == session.booking_service_id]
+        if chosen:
+            service = chosen[0]
+            resource = Resource.objects.filter(pk=session.booking_resource_id or 0).first()
+    if service is None:
+        fitting = catalog.offered_services()
+        if resource is not None:
+            fitting = [s for s in fitting if resource in catalog.who_can(s)]
+        if (type := typed_type(text)) is not None:
+            fitting = [s for s in fitting if s.type == type] or fitting
+        if len(fitting) != 1:
+            return None
+        service = fitting[0]
+    who = resource.pk if resource is not None and resource in catalog.who_can(service) else 0
+    return Step("t", service.type, 0, service=service.pk, resource=who)
 
 
 def stop(turn: Turn) -> Replies:

@@ -1,7 +1,8 @@
 """One turn of the conversation: who is writing, in which language, and what the bot remembers."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone, translation
@@ -13,7 +14,7 @@ from messaging.bot.formatting import format_day, format_short_day, format_time
 from messaging.bot.parsing import detect_language
 from messaging.models import BotSession, Conversation
 from messaging.whatsapp.cloud_api import Message
-from reservations.models import Reservation
+from reservations.models import Reservation, Resource
 
 # How long the bot remembers a move in progress, a chosen type or texts it did not understand.
 SESSION_TTL = timedelta(minutes=30)
@@ -28,6 +29,7 @@ class Turn:
     now: datetime
     first: bool  # the bot has never answered this customer
     name: str = ""
+    memo: dict[Any, Any] = field(default_factory=dict)  # lookups made once per turn
 
     @property
     def today(self) -> date:
@@ -107,8 +109,33 @@ def slot_title(turn: Turn, day: date, at: time) -> str:
     return f"{format_short_day(day, language=turn.language)} {moment}"
 
 
+def what(reservation: Reservation, *, language: str) -> str:
+    """What is booked: the visit type for the clinic's one-slot booking (as before services),
+    else the service and who delivers it ("Cleaning with Dr Sara")."""
+    service, resource = reservation.service, reservation.resource
+    if not names_service(reservation):
+        return type_label(reservation.type)
+    name = service.display_name(language) if service else type_label(reservation.type)
+    return service_with(name, resource, language=language)
+
+
+def service_with(name: str, resource: Resource | None, *, language: str) -> str:
+    """ "Cleaning with Dr Sara", or just the service when the clinic itself delivers it."""
+    if resource is None or resource.is_clinic:
+        return name
+    return _("%(service)s with %(who)s") % {"service": name, "who": resource.display_name(language)}
+
+
+def names_service(reservation: Reservation) -> bool:
+    """Whether `what` says more than the visit type."""
+    service, resource = reservation.service, reservation.resource
+    plain = service is None or service.lasts_one_slot
+    return not (plain and (resource is None or resource.is_clinic))
+
+
 def describe(turn: Turn, reservation: Reservation) -> str:
-    return f"{type_label(reservation.type)}: {when(turn, reservation.date, reservation.time_slot)}"
+    label = what(reservation, language=turn.language)
+    return f"{label}: {when(turn, reservation.date, reservation.time_slot)}"
 
 
 def upcoming_reservations(customer: Customer) -> list[Reservation]:
@@ -116,6 +143,7 @@ def upcoming_reservations(customer: Customer) -> list[Reservation]:
         Reservation.objects.active()
         .upcoming()
         .for_customer(customer.wa_id)
+        .select_related("service", "resource")
         .order_by("date", "time_slot")[:9]
     )
 
@@ -125,6 +153,7 @@ def own_reservation(turn: Turn, reservation_id: int) -> Reservation | None:
     reservation = (
         Reservation.objects.active()
         .for_customer(turn.customer.wa_id)
+        .select_related("service", "resource")
         .filter(pk=reservation_id)
         .first()
     )

@@ -11,8 +11,9 @@ class BotSession(models.Model):
     """What the bot must remember between two messages of one customer, for a short while.
 
     Everything else a conversation needs travels in the button and row ids; this row holds only
-    what a typed message cannot carry: the reservation being moved, the visit type chosen, and how
-    many texts in a row the bot could not place. It lives in the database, never in a process.
+    what a typed message cannot carry: the reservation being moved, the visit type (or the
+    service and who) chosen, and how many texts in a row the bot could not place. It lives in
+    the database, never in a process.
     """
 
     customer = models.OneToOneField(
@@ -25,6 +26,10 @@ class BotSession(models.Model):
     )
     moving_reservation_id = models.IntegerField(_("reservation being moved"), null=True, blank=True)
     booking_type = models.IntegerField(_("type of visit chosen"), null=True, blank=True)
+    booking_service_id = models.IntegerField(_("service chosen"), null=True, blank=True)
+    booking_resource_id = models.IntegerField(
+        _("resource chosen"), null=True, blank=True, help_text=_("Empty: anyone who can.")
+    )
     unplaced_texts = models.PositiveSmallIntegerField(_("texts not understood in a row"), default=0)
     expires_at = models.DateTimeField(_("expires"))
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -45,6 +50,8 @@ class BotSession(models.Model):
         """Start over (in memory; the caller saves)."""
         self.moving_reservation_id = None
         self.booking_type = None
+        self.booking_service_id = None
+        self.booking_resource_id = None
         self.unplaced_texts = 0
 
 

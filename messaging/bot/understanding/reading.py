@@ -2,11 +2,13 @@
 date- or time-like part was left unread (then the bot asks rather than guess)."""
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from messaging.bot.understanding.dates import SUNDAY, DayReading, read_day
 from messaging.bot.understanding.intents import Intent, is_question, parse_intent
+from messaging.bot.understanding.names import blank_names
 from messaging.bot.understanding.text import any_of, normalize_text
 from messaging.bot.understanding.times import PartOfDay, TimeCandidates, TimeReading, read_time
 
@@ -54,11 +56,20 @@ class Reading:
         return bool(self.day or self.from_day or self.times or self.part or self.unclear)
 
 
-def read_message(text: str, *, now: datetime, week_starts_on: int = SUNDAY) -> Reading:
+def read_message(
+    text: str, *, now: datetime, week_starts_on: int = SUNDAY, names: Sequence[str] = ()
+) -> Reading:
     """Read one message; `now` is the clinic's local time, `week_starts_on` its first weekday
-    (Monday 0 .. Sunday 6)."""
+    (Monday 0 .. Sunday 6), `names` the clinic's practitioners and services (read as names,
+    never as keywords, days or times)."""
     normalized = normalize_text(text)
+    named = False
+    if names:
+        blanked = blank_names(normalized, names)
+        named, normalized = blanked != normalized, blanked
     intent = parse_intent(normalized)
+    if named and intent in {None, Intent.GREETING} and not is_question(normalized):
+        intent = Intent.BOOK  # "a cleaning with Dr Sara": naming what to book is booking
     quiet = _LEADING_GREETING.sub(" ", _GREETINGS.sub(lambda m: " " * len(m[0]), normalized))
     day = read_day(quiet, today=now.date(), week_starts_on=week_starts_on)
     rest = _blank(quiet, day.spans)

@@ -13,6 +13,10 @@ HERE = Path(__file__).parent
 # Monday 23 November 2026 (13 Jumada II 1448), 10:00 in Riyadh.
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Riyadh"))
 TODAY = NOW.date()
+# The clinic's practitioners and services, as the bot passes them to `read_message` (named.txt).
+SERVICES = [("Cleaning", "تنظيف"), ("Check-up", "فحص"), ("Whitening", "تبييض"), ("X-ray", "أشعة")]
+PEOPLE = [("Dr Sara", "د. سارة"), ("Dr Ali", "د. علي"), ("Huda", "هدى")]
+NAMES = [name for pair in SERVICES + PEOPLE for name in pair]
 INTENTS = {
     "book": Intent.BOOK, "move": Intent.MOVE, "cancel": Intent.CANCEL,
     "mine": Intent.MY_APPOINTMENTS, "location": Intent.LOCATION, "staff": Intent.STAFF,
