@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "customers",
     "reservations",
     "messaging",
+    # Last: its admin.py re-registers third-party admins, its static/ holds the favicon.
+    "config",
 ]
 
 MIDDLEWARE = [
