@@ -22,7 +22,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -90,16 +89,6 @@ class StaffRequiredMixin:
             raise TypeError(f"{cls.__name__}.permission is not set")
         view = super().as_view(**initkwargs)  # type: ignore[misc]
         return staff_required(cls.permission)(view)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as the outermost of our TRUSTED_PROXY_COUNT proxies saw it."""
-    hops = settings.TRUSTED_PROXY_COUNT
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [part for part in forwarded if part]
-    if hops and len(forwarded) >= hops:
-        return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR")
 
 
 def _permissions(names: list[str]) -> list[Permission]:

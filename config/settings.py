@@ -149,16 +149,24 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # ============================================================================ login throttling
-# django-axes: 5 wrong passwords for one username from one address lock that pair for 15 minutes
-# (HTTP 429); a successful login clears the count. Attempts and lockouts are in the admin.
+# django-axes (config/throttle.py): a login is locked out for AXES_COOLOFF_MINUTES (HTTP 429)
+# after AXES_FAILURE_LIMIT wrong passwords for one username from one address, or
+# AXES_USERNAME_FAILURE_LIMIT for one username from any addresses; a successful login clears its
+# own address's count. Attempts and lockouts are in the admin.
+AXES_HANDLER = "config.throttle.LoginThrottle"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
-# The client address: behind TRUSTED_PROXY_COUNT proxies, the address the outermost of them saw
-# (in X-Forwarded-For; anything further left is what the client claims, so it is not trusted).
+# The client address: the direct peer's, unless the peer is one of our proxies
+# (TRUSTED_PROXY_NETWORKS; loopback by default, as when gunicorn listens on 127.0.0.1 behind
+# nginx); then the address the outermost of TRUSTED_PROXY_COUNT proxies saw, the right-most
+# entries of X-Forwarded-For (anything further left is what the client claims). 0: the header
+# is ignored.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
-AXES_CLIENT_IP_CALLABLE = "config.permissions.client_ip"
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+AXES_CLIENT_IP_CALLABLE = "config.throttle.client_ip"
 
 # ============================================================================ i18n and time
 # The clinic's zone: dates and times meet people in it; the database holds UTC.

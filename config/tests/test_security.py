@@ -24,7 +24,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from django_q.models import OrmQ, Task
 
-from config.permissions import MANAGER, RECEPTIONIST, client_ip, setup_roles
+from config.permissions import MANAGER, RECEPTIONIST, setup_roles
+from config.throttle import client_ip
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from messaging.demo import seed_demo_data
@@ -425,21 +426,74 @@ def test_a_successful_login_resets_the_count(receptionist, client):
 def test_behind_the_proxy_the_lock_follows_the_forwarded_address(receptionist, client):
     proxy = {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.9"}  # what the client claimed, then us
     for _ in range(5):
-        login(client, "desk", "wrong", ip="10.0.0.2", **proxy)
+        login(client, "desk", "wrong", ip="127.0.0.1", **proxy)
     assert AccessAttempt.objects.get().ip_address == "203.0.113.9"
     other = {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.10"}
-    assert login(Client(), "desk", PASSWORD, ip="10.0.0.2", **other).status_code == 302
+    assert login(Client(), "desk", PASSWORD, ip="127.0.0.1", **other).status_code == 302
+
+
+@pytest.mark.parametrize("proxies", [0, 1, 2])
+def test_reached_directly_a_forged_forwarded_for_buys_no_extra_guesses(
+    receptionist, client, settings, proxies
+):
+    """Gunicorn reachable from outside (not bound to 127.0.0.1): the client writes its own
+    X-Forwarded-For, a new address each time; the lock follows the real peer regardless."""
+    settings.TRUSTED_PROXY_COUNT = proxies
+    for n in range(4):
+        forged = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{n}, 198.18.0.{n}"}
+        assert login(client, "desk", "wrong", **forged).status_code == 200
+    forged = {"HTTP_X_FORWARDED_FOR": "203.0.113.99, 198.18.0.99"}
+    assert login(client, "desk", "wrong", **forged).status_code == 429
+    assert login(client, "desk", PASSWORD, **forged).status_code == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.7"}
+
+
+def test_a_username_locks_after_twenty_failures_from_any_addresses(receptionist, client):
+    """Guesses spread over many addresses (a botnet, each under the per-address limit) lock the
+    username itself; another username is not affected."""
+    for n in range(19):
+        assert login(Client(), "desk", "wrong", ip=f"198.51.100.{n}").status_code == 200
+    assert login(Client(), "desk", "wrong", ip="198.51.100.200").status_code == 429
+    assert login(Client(), "desk", PASSWORD, ip="203.0.113.5").status_code == 429
+    User.objects.create_user("other", password=PASSWORD, is_staff=True)
+    assert login(Client(), "other", PASSWORD, ip="198.51.100.200").status_code == 302
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_the_proxy_rotating_client_addresses_still_lock_the_username(receptionist):
+    for n in range(19):
+        proxy = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{n}"}
+        assert login(Client(), "desk", "wrong", ip="127.0.0.1", **proxy).status_code == 200
+    proxy = {"HTTP_X_FORWARDED_FOR": "203.0.113.250"}
+    assert login(Client(), "desk", "wrong", ip="127.0.0.1", **proxy).status_code == 429
+
+
+def test_a_successful_login_does_not_clear_guesses_from_elsewhere(receptionist, settings):
+    settings.AXES_USERNAME_FAILURE_LIMIT = 6
+    for n in range(4):
+        login(Client(), "desk", "wrong", ip=f"198.51.100.{n}")
+    assert login(Client(), "desk", PASSWORD, ip="203.0.113.5").status_code == 302
+    assert AccessAttempt.objects.filter(username="desk").count() == 4
+    login(Client(), "desk", "wrong", ip="198.51.100.50")
+    assert login(Client(), "desk", "wrong", ip="198.51.100.51").status_code == 429
 
 
 def test_client_ip_trusts_only_the_configured_proxies(rf, settings):
-    request = rf.get("/", HTTP_X_FORWARDED_FOR="1.1.1.1, 2.2.2.2", REMOTE_ADDR="10.0.0.1")
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="1.1.1.1, 2.2.2.2", REMOTE_ADDR="127.0.0.1")
     settings.TRUSTED_PROXY_COUNT = 0
-    assert client_ip(request) == "10.0.0.1"
+    assert client_ip(request) == "127.0.0.1"
     settings.TRUSTED_PROXY_COUNT = 1
     assert client_ip(request) == "2.2.2.2"
     settings.TRUSTED_PROXY_COUNT = 2
     assert client_ip(request) == "1.1.1.1"
     settings.TRUSTED_PROXY_COUNT = 3  # fewer hops than proxies: the direct peer
+    assert client_ip(request) == "127.0.0.1"
+    settings.TRUSTED_PROXY_COUNT = 1
+    request.META["REMOTE_ADDR"] = "10.0.0.1"  # a peer outside TRUSTED_PROXY_NETWORKS
+    assert client_ip(request) == "10.0.0.1"
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8"]
+    assert client_ip(request) == "2.2.2.2"
+    request.META["HTTP_X_FORWARDED_FOR"] = "1.1.1.1, not-an-address"
     assert client_ip(request) == "10.0.0.1"
 
 
