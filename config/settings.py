@@ -60,7 +60,7 @@ INSTALLED_APPS = [
     "reservations",
     "messaging",
     # Last: its admin.py re-registers third-party admins, its static/ holds the favicon.
-    "config",
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -141,7 +141,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
-LOGIN_REDIRECT_URL = "messaging:dashboard"
+LOGIN_REDIRECT_URL = "home"  # the first staff page the user may open
 # Axes first: it refuses a locked-out username+IP before the password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -387,12 +387,16 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Defence in depth: no code logs a secret or a message body, and this filter masks the
     # configured secrets (tokens, app secret, SECRET_KEY, database password) and phone numbers.
-    "filters": {"redact_secrets": {"()": "config.redaction.RedactSecretsFilter"}},
+    # A 403, 404 or 400 is logged as one line, without the traceback Django attaches.
+    "filters": {
+        "redact_secrets": {"()": "config.redaction.RedactSecretsFilter"},
+        "client_errors_in_one_line": {"()": "config.logfilters.ClientErrorsInOneLine"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "filters": ["client_errors_in_one_line", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

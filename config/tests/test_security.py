@@ -55,7 +55,8 @@ PUBLIC: dict[str, tuple[str, set[int]]] = {
     "set_language": ("i18n: sets a cookie and redirects", {204, 302}),
     "messaging:whatsapp-webhook": ("handshake needs the verify token, POSTs a signature", {403}),
     "messaging:sandbox-graph-messages": ("plays the Graph API: bearer token; DEBUG only", {401}),
-    "": ("the root redirects to a staff page, which asks for the login", {302}),
+    "home": ("the start page redirects to a staff page, which asks for the login", {302}),
+    "favicon": ("the site's icon, which every browser asks for", {200}),
     # Issue 6's calendar feed (merged separately): its URL holds a secret token; a wrong one 404s.
     "reservations:ical-feed": ("secret token in the URL (ICAL_FEED_TOKEN)", {404}),
     # Probes for load balancers and Prometheus (messaging/monitoring/views.py): no login can be
