@@ -1,4 +1,4 @@
-"""{% allowed_url %} and {% allowed_path %}: a link or form target only for those who may open it."""
+"""{% allowed_url %}, {% allowed_path %}: a link or form target only for those who may open it."""
 
 from typing import Any
 
