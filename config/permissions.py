@@ -22,7 +22,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -30,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
+from django.urls import Resolver404, resolve
 
 RECEPTIONIST = "Receptionist"
 MANAGER = "Manager"
@@ -92,14 +92,31 @@ class StaffRequiredMixin:
         return staff_required(cls.permission)(view)
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address as the outermost of our TRUSTED_PROXY_COUNT proxies saw it."""
-    hops = settings.TRUSTED_PROXY_COUNT
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [part for part in forwarded if part]
-    if hops and len(forwarded) >= hops:
-        return forwarded[-hops]
-    return request.META.get("REMOTE_ADDR")
+def may_open(request: HttpRequest, path: str) -> bool:
+    """Whether request.user gets past the permission check of the view at `path`, so that a page
+    shows only the links and forms its user may use (template tag `allowed_url`)."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    user = request.user
+    is_staff = bool(user.is_active and user.is_staff)
+    permission = getattr(match.func, "required_permission", None)
+    if permission:
+        return is_staff and user.has_perm(permission)
+    if match.namespace != "admin":
+        return True  # the public few (login, language switch, webhook)
+    model_admin = getattr(match.func, "model_admin", None)  # set on every ModelAdmin view
+    if not is_staff or model_admin is None:
+        return is_staff  # the admin's index and app pages show each user only what they may
+    verb = (match.url_name or "").removeprefix(f"{model_admin.opts.app_label}_")
+    verb = verb.removeprefix(f"{model_admin.opts.model_name}_")
+    check = {
+        "add": model_admin.has_add_permission,
+        "delete": model_admin.has_delete_permission,
+        "password_change": model_admin.has_change_permission,
+    }.get(verb, model_admin.has_view_or_change_permission)
+    return bool(check(request))
 
 
 def _permissions(names: list[str]) -> list[Permission]:

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "customers",
     "reservations",
     "messaging",
+    # Last: its admin.py re-registers third-party admins, its static/ holds the favicon.
+    "config.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -139,7 +141,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
-LOGIN_REDIRECT_URL = "messaging:dashboard"
+LOGIN_REDIRECT_URL = "home"  # the first staff page the user may open
 # Axes first: it refuses a locked-out username+IP before the password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -147,16 +149,24 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # ============================================================================ login throttling
-# django-axes: 5 wrong passwords for one username from one address lock that pair for 15 minutes
-# (HTTP 429); a successful login clears the count. Attempts and lockouts are in the admin.
+# django-axes (config/throttle.py): a login is locked out for AXES_COOLOFF_MINUTES (HTTP 429)
+# after AXES_FAILURE_LIMIT wrong passwords for one username from one address, or
+# AXES_USERNAME_FAILURE_LIMIT for one username from any addresses; a successful login clears its
+# own address's count. Attempts and lockouts are in the admin.
+AXES_HANDLER = "config.throttle.LoginThrottle"
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_USERNAME_FAILURE_LIMIT = env.int("AXES_USERNAME_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
-# The client address: behind TRUSTED_PROXY_COUNT proxies, the address the outermost of them saw
-# (in X-Forwarded-For; anything further left is what the client claims, so it is not trusted).
+# The client address: the direct peer's, unless the peer is one of our proxies
+# (TRUSTED_PROXY_NETWORKS; loopback by default, as when gunicorn listens on 127.0.0.1 behind
+# nginx); then the address the outermost of TRUSTED_PROXY_COUNT proxies saw, the right-most
+# entries of X-Forwarded-For (anything further left is what the client claims). 0: the header
+# is ignored.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
-AXES_CLIENT_IP_CALLABLE = "config.permissions.client_ip"
+TRUSTED_PROXY_NETWORKS = env.list("TRUSTED_PROXY_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+AXES_CLIENT_IP_CALLABLE = "config.throttle.client_ip"
 
 # ============================================================================ i18n and time
 # The clinic's zone: dates and times meet people in it; the database holds UTC.
@@ -377,12 +387,16 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # Defence in depth: no code logs a secret or a message body, and this filter masks the
     # configured secrets (tokens, app secret, SECRET_KEY, database password) and phone numbers.
-    "filters": {"redact_secrets": {"()": "config.redaction.RedactSecretsFilter"}},
+    # A 403, 404 or 400 is logged as one line, without the traceback Django attaches.
+    "filters": {
+        "redact_secrets": {"()": "config.redaction.RedactSecretsFilter"},
+        "client_errors_in_one_line": {"()": "config.logfilters.ClientErrorsInOneLine"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "filters": ["client_errors_in_one_line", "redact_secrets"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -339,7 +339,7 @@ class MessagingSettingsAdmin(admin.ModelAdmin):
     readonly_fields = ["changed_by", "changed_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not MessagingSettings.objects.exists()
+        return super().has_add_permission(request) and not MessagingSettings.objects.exists()
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -441,7 +441,10 @@ class VacationPeriodMessagingAdmin(VacationPeriodAdmin):
         )
         return format_html("<ul class='affected'>{}</ul>", items)
 
-    @admin.action(description=_("Notify the customers whose appointments fall in the vacation"))
+    @admin.action(
+        description=_("Notify the customers whose appointments fall in the vacation"),
+        permissions=["change"],
+    )
     def notify_affected_customers(
         self, request: HttpRequest, queryset: QuerySet[VacationPeriod]
     ) -> None:

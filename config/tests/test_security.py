@@ -1,5 +1,6 @@
-"""Who can reach what: every URL of the project as an anonymous visitor and as a receptionist,
-the login throttle, and the security headers under production settings.
+"""Who can reach what: every URL of the project as an anonymous visitor and as each staff role
+(no group, Receptionist, Manager), the login throttle, and the security headers under production
+settings. test_admin_permissions.py walks the admin actions, test_pages.py the pages' controls.
 
 The URL walk iterates the resolver, so a view added later is covered without touching this file:
 it must either carry `config.permissions.staff_required` (or `StaffRequiredMixin`), be an admin
@@ -18,12 +19,13 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from django_q.models import OrmQ, Task
 
-from config.permissions import MANAGER, RECEPTIONIST, client_ip, setup_roles
+from config.permissions import MANAGER, RECEPTIONIST, setup_roles
+from config.throttle import client_ip
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from messaging.demo import seed_demo_data
@@ -53,7 +55,8 @@ PUBLIC: dict[str, tuple[str, set[int]]] = {
     "set_language": ("i18n: sets a cookie and redirects", {204, 302}),
     "messaging:whatsapp-webhook": ("handshake needs the verify token, POSTs a signature", {403}),
     "messaging:sandbox-graph-messages": ("plays the Graph API: bearer token; DEBUG only", {401}),
-    "": ("the root redirects to a staff page, which asks for the login", {302}),
+    "home": ("the start page redirects to a staff page, which asks for the login", {302}),
+    "favicon": ("the site's icon, which every browser asks for", {200}),
     # Issue 6's calendar feed (merged separately): its URL holds a secret token; a wrong one 404s.
     "reservations:ical-feed": ("secret token in the URL (ICAL_FEED_TOKEN)", {404}),
     # Probes for load balancers and Prometheus (messaging/monitoring/views.py): no login can be
@@ -236,27 +239,48 @@ def test_every_staff_view_declares_its_permission():
         )
 
 
-def test_every_url_gives_a_receptionist_what_the_role_allows(objects, settings, receptionist):
+# Staff roles the walks sign in as: a staff user without a group, then the two groups.
+ROLES = ["no group", RECEPTIONIST, MANAGER]
+
+
+def make_staff(role: str, username: str = "") -> User:
+    """An active staff user in `role`'s group ("no group": none); setup_roles() must have run."""
+    user = User.objects.create_user(
+        username or role.replace(" ", "-").lower(), password=PASSWORD, is_staff=True
+    )
+    if role != "no group":
+        user.groups.add(Group.objects.get(name=role))
+    return User.objects.get(pk=user.pk)  # no stale permission cache
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_url_gives_each_role_what_the_role_allows(objects, settings, role):
     settings.WHATSAPP_SANDBOX = True
+    setup_roles()
+    user = make_staff(role)
     client = Client()
     for route in all_routes():
         if route.key in PUBLIC:
             continue
-        allowed = expected_access(route, receptionist)
+        allowed = expected_access(route, user)
         for url in concrete_urls(route, objects):
-            client.force_login(receptionist)  # a POST may have logged out (admin:logout)
+            client.force_login(user)  # a POST may have logged out (admin:logout)
             response = fetch(client, url)
             status = response.status_code
             assert status < 500, (url, status)
-            assert not is_login_redirect(response), (url, "a signed-in receptionist")
+            assert not is_login_redirect(response), (url, f"a signed-in {role}")
             if allowed is True:
-                assert status != 403, f"{url} ({route.key}): Receptionist should get in"
+                assert status != 403, f"{url} ({route.key}): {role} should get in"
             elif allowed is False:
-                assert status == 403, f"{url} ({route.key}): Receptionist got {status}, not 403"
+                assert status == 403, f"{url} ({route.key}): {role} got {status}, not 403"
 
 
 def expected_access(route: Route, user: Any) -> bool | None:
-    """True/False for staff views and model admin pages; None for the admin's own pages."""
+    """True/False for staff views and model admin pages; None for the admin's own pages.
+
+    Without the model permission the answer must be 403; with it, the model's admin may still
+    refuse by design (the logs cannot be added to or deleted from), so it is asked as well.
+    """
     permission = getattr(route.callback, "required_permission", None)
     if permission:
         return bool(user.has_perm(permission))
@@ -269,10 +293,13 @@ def expected_access(route: Route, user: Any) -> bool | None:
         return None  # <object_id>/ only redirects to .../change/, which is checked itself
     assert action in ADMIN_ACTIONS, f"{route.key}: add its permission to ADMIN_ACTIONS"
     opts = model._meta
-    return any(
-        user.has_perm(f"{opts.app_label}.{verb}_{opts.model_name}")
-        for verb in ADMIN_ACTIONS[action]
-    )
+    verbs = ADMIN_ACTIONS[action]
+    if not any(user.has_perm(f"{opts.app_label}.{verb}_{opts.model_name}") for verb in verbs):
+        return False
+    request = RequestFactory().get("/")
+    request.user = user
+    model_admin = admin.site._registry[model]
+    return any(getattr(model_admin, f"has_{verb}_permission")(request) for verb in verbs)
 
 
 @pytest.fixture
@@ -400,21 +427,74 @@ def test_a_successful_login_resets_the_count(receptionist, client):
 def test_behind_the_proxy_the_lock_follows_the_forwarded_address(receptionist, client):
     proxy = {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.9"}  # what the client claimed, then us
     for _ in range(5):
-        login(client, "desk", "wrong", ip="10.0.0.2", **proxy)
+        login(client, "desk", "wrong", ip="127.0.0.1", **proxy)
     assert AccessAttempt.objects.get().ip_address == "203.0.113.9"
     other = {"HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.10"}
-    assert login(Client(), "desk", PASSWORD, ip="10.0.0.2", **other).status_code == 302
+    assert login(Client(), "desk", PASSWORD, ip="127.0.0.1", **other).status_code == 302
+
+
+@pytest.mark.parametrize("proxies", [0, 1, 2])
+def test_reached_directly_a_forged_forwarded_for_buys_no_extra_guesses(
+    receptionist, client, settings, proxies
+):
+    """Gunicorn reachable from outside (not bound to 127.0.0.1): the client writes its own
+    X-Forwarded-For, a new address each time; the lock follows the real peer regardless."""
+    settings.TRUSTED_PROXY_COUNT = proxies
+    for n in range(4):
+        forged = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{n}, 198.18.0.{n}"}
+        assert login(client, "desk", "wrong", **forged).status_code == 200
+    forged = {"HTTP_X_FORWARDED_FOR": "203.0.113.99, 198.18.0.99"}
+    assert login(client, "desk", "wrong", **forged).status_code == 429
+    assert login(client, "desk", PASSWORD, **forged).status_code == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"198.51.100.7"}
+
+
+def test_a_username_locks_after_twenty_failures_from_any_addresses(receptionist, client):
+    """Guesses spread over many addresses (a botnet, each under the per-address limit) lock the
+    username itself; another username is not affected."""
+    for n in range(19):
+        assert login(Client(), "desk", "wrong", ip=f"198.51.100.{n}").status_code == 200
+    assert login(Client(), "desk", "wrong", ip="198.51.100.200").status_code == 429
+    assert login(Client(), "desk", PASSWORD, ip="203.0.113.5").status_code == 429
+    User.objects.create_user("other", password=PASSWORD, is_staff=True)
+    assert login(Client(), "other", PASSWORD, ip="198.51.100.200").status_code == 302
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_the_proxy_rotating_client_addresses_still_lock_the_username(receptionist):
+    for n in range(19):
+        proxy = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{n}"}
+        assert login(Client(), "desk", "wrong", ip="127.0.0.1", **proxy).status_code == 200
+    proxy = {"HTTP_X_FORWARDED_FOR": "203.0.113.250"}
+    assert login(Client(), "desk", "wrong", ip="127.0.0.1", **proxy).status_code == 429
+
+
+def test_a_successful_login_does_not_clear_guesses_from_elsewhere(receptionist, settings):
+    settings.AXES_USERNAME_FAILURE_LIMIT = 6
+    for n in range(4):
+        login(Client(), "desk", "wrong", ip=f"198.51.100.{n}")
+    assert login(Client(), "desk", PASSWORD, ip="203.0.113.5").status_code == 302
+    assert AccessAttempt.objects.filter(username="desk").count() == 4
+    login(Client(), "desk", "wrong", ip="198.51.100.50")
+    assert login(Client(), "desk", "wrong", ip="198.51.100.51").status_code == 429
 
 
 def test_client_ip_trusts_only_the_configured_proxies(rf, settings):
-    request = rf.get("/", HTTP_X_FORWARDED_FOR="1.1.1.1, 2.2.2.2", REMOTE_ADDR="10.0.0.1")
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="1.1.1.1, 2.2.2.2", REMOTE_ADDR="127.0.0.1")
     settings.TRUSTED_PROXY_COUNT = 0
-    assert client_ip(request) == "10.0.0.1"
+    assert client_ip(request) == "127.0.0.1"
     settings.TRUSTED_PROXY_COUNT = 1
     assert client_ip(request) == "2.2.2.2"
     settings.TRUSTED_PROXY_COUNT = 2
     assert client_ip(request) == "1.1.1.1"
     settings.TRUSTED_PROXY_COUNT = 3  # fewer hops than proxies: the direct peer
+    assert client_ip(request) == "127.0.0.1"
+    settings.TRUSTED_PROXY_COUNT = 1
+    request.META["REMOTE_ADDR"] = "10.0.0.1"  # a peer outside TRUSTED_PROXY_NETWORKS
+    assert client_ip(request) == "10.0.0.1"
+    settings.TRUSTED_PROXY_NETWORKS = ["10.0.0.0/8"]
+    assert client_ip(request) == "2.2.2.2"
+    request.META["HTTP_X_FORWARDED_FOR"] = "1.1.1.1, not-an-address"
     assert client_ip(request) == "10.0.0.1"
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from config.permissions import client_ip
+from config.throttle import client_ip
 from messaging.monitoring import metrics as clinic_metrics
 from messaging.monitoring import probes
 

@@ -52,10 +52,12 @@ def busy_day(n):
 # ---------------------------------------------------------------------------- the page
 def test_root_and_login_land_on_the_dashboard(client, settings, staff_user):
     assert client.get("/")["Location"] == DASHBOARD_URL
-    assert settings.LOGIN_REDIRECT_URL == "messaging:dashboard"
+    assert settings.LOGIN_REDIRECT_URL == "home"  # "/": the first page the user may open
     response = client.get(DASHBOARD_URL)
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+    client.force_login(staff_user)
+    assert client.get("/")["Location"] == DASHBOARD_URL
 
 
 def test_dashboard_shows_todays_reservations_in_order_with_attendance_buttons(staff_client):
