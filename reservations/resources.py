@@ -171,16 +171,22 @@ def free_starts(
     for_staff: bool = False,
     wa_id: str | None = None,
     bookable_only: bool = True,
+    exclude_id: int | None = None,
 ) -> list[ServiceDay]:
     """Per day from `start` to `end`, the start times of `service` with `resource`, or with
     anyone who can (each start names who); with `wa_id`, the customer's own bookings and
-    their limit of upcoming bookings are honoured as the booking service would."""
+    their limit of upcoming bookings are honoured as the booking service would. `exclude_id`:
+    a reservation being moved (its own place does not count)."""
     calendar = load_calendar(start=start, end=end)
     resources = resources_for(service=service, resource=resource, for_staff=for_staff)
-    busy = load_busy(resources=resources, calendar=calendar, start=start, end=end)
+    busy = load_busy(
+        resources=resources, calendar=calendar, start=start, end=end, exclude_id=exclude_id
+    )
     refuse_all, ranges = None, []
     if wa_id is not None:
         mine = Reservation.objects.active().for_customer(wa_id)
+        if exclude_id is not None:
+            mine = mine.exclude(pk=exclude_id)
         limit = calendar.rules.max_upcoming_per_customer
         if not for_staff and mine.upcoming().count() >= limit:
             refuse_all = availability.CUSTOMER_LIMIT
