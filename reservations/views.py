@@ -48,9 +48,9 @@ from reservations.slots import week_start
 @require_GET
 def schedule_day(request: HttpRequest) -> HttpResponse:
     day = _requested_day(request)
-    [schedule] = services.schedule_days(start=day, end=day)
-    vacation, affected = vacations.vacation_on(day=day)
     calendar = services.load_calendar(start=day, end=day)
+    [schedule] = services.schedule_days(start=day, end=day, calendar=calendar)
+    vacation, affected = vacations.vacation_on(day=day)
     day_board = board.day_board(day=day, calendar=calendar)
     clinic = next((c.resource for c in day_board.columns if c.resource.is_clinic), None)
     return render(

@@ -90,7 +90,7 @@ def test_pages_take_a_bounded_number_of_queries(staff_client, django_assert_max_
     with django_assert_max_num_queries(11):
         assert staff_client.get(WEEK_URL).status_code == 200
     # The day board adds its resources, their hours, exceptions and services: still fixed.
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         assert day_page(staff_client, MONDAY).status_code == 200
 
 
