@@ -175,8 +175,8 @@ def free_starts(
 ) -> list[ServiceDay]:
     """Per day from `start` to `end`, the start times of `service` with `resource`, or with
     anyone who can (each start names who); with `wa_id`, the customer's own bookings and
-    their limit of upcoming bookings are honoured as the booking service would. `exclude_id`:
-    a reservation being moved (its own place does not count)."""
+    their limit of upcoming bookings are honoured as the booking service would. A booking
+    being moved (`exclude_id`) does not count against its new start."""
     calendar = load_calendar(start=start, end=end)
     resources = resources_for(service=service, resource=resource, for_staff=for_staff)
     busy = load_busy(
@@ -185,13 +185,11 @@ def free_starts(
     refuse_all, ranges = None, []
     if wa_id is not None:
         mine = Reservation.objects.active().for_customer(wa_id)
-        if exclude_id is not None:
-            mine = mine.exclude(pk=exclude_id)
         limit = calendar.rules.max_upcoming_per_customer
         if not for_staff and mine.upcoming().count() >= limit:
             refuse_all = availability.CUSTOMER_LIMIT
         near = mine.between(start - timedelta(days=1), end + timedelta(days=1))
-        ranges = [(r.starts_at, r.ends_at) for r in near]
+        ranges = [(r.starts_at, r.ends_at) for r in near if r.pk != exclude_id]
     return availability.build_service_days(
         calendar,
         ServicePlan.from_service(service),
@@ -215,6 +213,7 @@ def nearest_free_starts(
     resource: Resource | None = None,
     for_staff: bool = False,
     wa_id: str | None = None,
+    exclude_id: int | None = None,
 ) -> list[Start]:
     """Up to `limit` bookable starts of `service` closest in time to `near` (aware), closest
     first: what to offer when the wished time is taken."""
@@ -227,7 +226,7 @@ def nearest_free_starts(
         return []
     days = free_starts(
         service=service, start=first, end=last, resource=resource, for_staff=for_staff,
-        wa_id=wa_id,
+        wa_id=wa_id, exclude_id=exclude_id,
     )  # fmt: skip
     offered = [start for day in days for start in day.starts]
     offered.sort(key=lambda start: (abs(start.starts_at - near), start.starts_at))

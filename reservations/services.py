@@ -186,9 +186,7 @@ class ScheduleDay:
         return [r for t, group in self.reservations.items() if t not in times for r in group]
 
 
-def schedule_days(
-    *, start: date, end: date, calendar: Calendar | None = None
-) -> list[ScheduleDay]:
+def schedule_days(*, start: date, end: date, calendar: Calendar | None = None) -> list[ScheduleDay]:
     """The clinic's slots over `start`..`end` (the clinic resource and rows imported without a
     resource; other resources have the day board) in a fixed number of queries."""
     _check_range(start, end)

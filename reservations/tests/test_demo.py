@@ -44,6 +44,8 @@ def test_demo_reservations_are_booked_through_the_engine():
     assert NotificationEvent.objects.of_type("reservation_created").count() == created
     # Each is a service with whom the engine named, inside that resource's capacity.
     for reservation in Reservation.objects.select_related("service", "resource"):
+        assert reservation.service is not None
+        assert reservation.resource is not None
         assert reservation.service in reservation.resource.services.all()
         assert reservation.ends_at - reservation.starts_at == dt.timedelta(
             minutes=reservation.service.duration_minutes

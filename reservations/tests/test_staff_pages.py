@@ -156,14 +156,15 @@ def test_staff_book_a_service_with_a_resource_from_the_picker(staff_client, team
 
 
 def test_staff_are_told_which_customer_rules_they_override(staff_client):
-    ReservationFactory(date=MONDAY, time_slot=T(11))
+    first = ReservationFactory(date=MONDAY, time_slot=T(11))
     ReservationFactory(date=MONDAY, time_slot=T(11))  # full for customers (2), staff limit 3
     clinic = Resource.objects.get_clinic()
     html = staff_client.get(
         BOOK_URL, {"date": MONDAY.isoformat(), "resource": clinic.pk}
     ).content.decode()
     assert re.search(r'<option value="11:00"[^>]*>11:00 \(staff override: full for customers', html)
-    service = Reservation.objects.first().service
+    service = Reservation.objects.get(time_slot=T(11), pk=first.pk).service
+    assert service is not None
     response = staff_client.post(
         BOOK_URL,
         {
