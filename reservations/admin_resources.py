@@ -59,6 +59,21 @@ class WorkingHoursInline(admin.TabularInline):
     fields = ["season", "day_of_week", "start_time", "end_time"]
     extra = 1
 
+    def formfield_for_choice_field(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.ChoiceField:
+        if db_field.name == "day_of_week":
+            # The weekdays from the clinic's first one, as staff read a week.
+            first = BookingRules.objects.get_solo().week_starts_on
+            kwargs["choices"] = [
+                ("", "---------"),
+                *(
+                    (Weekday((first + i) % 7).value, Weekday((first + i) % 7).label)
+                    for i in range(7)
+                ),
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[StaffWorkingHours]:
         # Listed from the clinic's first weekday, as staff read a week.
         first = BookingRules.objects.get_solo().week_starts_on
