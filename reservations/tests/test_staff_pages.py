@@ -268,3 +268,17 @@ def test_the_csv_names_the_service_the_resource_and_the_end(staff_client, team):
     ]
     assert header[-3:] == ["end_time", "service", "resource"]
     assert row[-3:] == ["11:45", "Cleaning", "Dr Sara"]
+
+
+def test_the_demo_clinic_shows_its_team_on_the_board(staff_client):
+    from customers.demo import seed_customers
+    from reservations.demo import seed_reservations
+
+    seed_reservations(seed_customers())
+    reservation = Reservation.objects.order_by("date", "time_slot").first()
+    assert reservation is not None
+    html = staff_client.get(DAY_URL, {"date": reservation.date.isoformat()}).content.decode()
+    for name in ("Dr Sara", "Dr Omar", "X-ray room"):
+        assert f"<bdi>{name}</bdi></div>" in html
+    assert "<bdi>Clinic</bdi></div>" not in html  # retired in the demo
+    assert f'href="{reverse("reservations:move", args=[reservation.pk])}' in html
