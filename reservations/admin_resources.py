@@ -61,7 +61,7 @@ class WorkingHoursInline(admin.TabularInline):
 
     def formfield_for_choice_field(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
-    ) -> forms.ChoiceField:
+    ) -> forms.TypedChoiceField | None:
         if db_field.name == "day_of_week":
             # The weekdays from the clinic's first one, as staff read a week.
             first = BookingRules.objects.get_solo().week_starts_on
