@@ -10,7 +10,7 @@ neighbours and a time zone shift stay representable. NUL bytes never get this fa
 """
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest
@@ -22,6 +22,7 @@ EARLIEST = date(1000, 1, 1)
 LATEST = date(9000, 12, 31)
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = re.compile(r"[0-9]{2}:[0-9]{2}")
 _DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"(Z|[+-][0-9]{2}:?[0-9]{2})"
@@ -68,6 +69,16 @@ def parse_datetime(raw: str, *, name: str = "datetime") -> datetime:
     return moment
 
 
+def parse_time(raw: str, *, name: str = "time") -> time:
+    """A wall-clock time written HH:MM."""
+    try:
+        if not _TIME.fullmatch(raw):
+            raise ValueError(raw)
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise BadQueryError(f"{name}: not a time (HH:MM)") from None
+
+
 def query_text(request: HttpRequest, name: str, *, max_length: int = 200) -> str:
     """A free-text parameter, trimmed and cut to `max_length` characters ("" when absent)."""
     return request.GET.get(name, "").strip()[:max_length]
@@ -82,6 +93,11 @@ def query_int(request: HttpRequest, name: str, *, maximum: int = BIGINT_MAX) -> 
 def query_date(request: HttpRequest, name: str) -> date | None:
     raw = request.GET.get(name, "")
     return parse_date(raw, name=name) if raw else None
+
+
+def query_time(request: HttpRequest, name: str) -> time | None:
+    raw = request.GET.get(name, "")
+    return parse_time(raw, name=name) if raw else None
 
 
 def query_datetime(request: HttpRequest, name: str) -> datetime | None:

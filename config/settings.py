@@ -301,6 +301,24 @@ VACATION_ALLOW_BOOKING_AFTER = env.bool("VACATION_ALLOW_BOOKING_AFTER", default=
 VACATION_NOTICE_TEMPLATES = env.dict(
     "VACATION_NOTICE_TEMPLATES", default={"en": "vacation_notice:en", "ar": "vacation_notice:ar"}
 )
+# Templates telling customers that staff booked, moved or cancelled their appointment, used
+# outside the 24-hour window (inside it a text goes). Parameters: the business, the service, the
+# practitioner (or the business), the day, the time; the cancellation has no practitioner.
+BOOKED_NOTICE_TEMPLATES = env.dict(
+    "BOOKED_NOTICE_TEMPLATES",
+    default={"en": "appointment_booked:en", "ar": "appointment_booked:ar"},
+)
+MOVED_NOTICE_TEMPLATES = env.dict(
+    "MOVED_NOTICE_TEMPLATES", default={"en": "appointment_moved:en", "ar": "appointment_moved:ar"}
+)
+CANCELLED_NOTICE_TEMPLATES = env.dict(
+    "CANCELLED_NOTICE_TEMPLATES",
+    default={"en": "appointment_cancelled:en", "ar": "appointment_cancelled:ar"},
+)
+# What the staff pages call to tell a customer of a change (kept a setting so that
+# `reservations` never imports `messaging`): f(*, reservation, change) with change one of
+# "booked", "moved", "cancelled".
+RESERVATION_CHANGE_NOTIFIER = "messaging.reservation_notices.notify_reservation_change"
 # ============================================================================ privacy
 # Conversation rows (and done inbound payloads) older than this many days are anonymised (body
 # and payload blanked; role, date, time and status kept so counts stay) or deleted, daily.

@@ -59,6 +59,21 @@ class WorkingHoursInline(admin.TabularInline):
     fields = ["season", "day_of_week", "start_time", "end_time"]
     extra = 1
 
+    def formfield_for_choice_field(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> forms.TypedChoiceField | None:
+        if db_field.name == "day_of_week":
+            # The weekdays from the clinic's first one, as staff read a week.
+            first = BookingRules.objects.get_solo().week_starts_on
+            kwargs["choices"] = [
+                ("", "---------"),
+                *(
+                    (Weekday((first + i) % 7).value, Weekday((first + i) % 7).label)
+                    for i in range(7)
+                ),
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[StaffWorkingHours]:
         # Listed from the clinic's first weekday, as staff read a week.
         first = BookingRules.objects.get_solo().week_starts_on
@@ -103,11 +118,9 @@ class _ActivationActions:
         self._set_active(request, queryset, active=False)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Only a row no reservation names is deleted (their key protects it): one that has
-        bookings is deactivated instead, so no bulk delete is offered."""
-        if obj is None or obj.reservations.exists():
-            return False
-        return super().has_delete_permission(request, obj)  # type: ignore[misc]
+        """Deactivated, never deleted: bookings keep their resource and service (a protected key),
+        so a delete could only succeed for a row nobody booked; one rule is clearer."""
+        return False
 
     def _set_active(self, request: HttpRequest, queryset: QuerySet[Any], *, active: bool) -> None:
         changed = queryset.exclude(is_active=active).update(is_active=active)

@@ -5,12 +5,16 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from customers.models import Customer
-from reservations import services
+from reservations import resources, services
 from reservations.models import (
     BookingRules,
     OpeningInterval,
     Reservation,
+    Resource,
+    Service,
+    ServiceResource,
     Source,
+    StaffWorkingHours,
     VacationPeriod,
     Weekday,
     WeeklySchedule,
@@ -78,27 +82,83 @@ def _schedule(
     )
 
 
+# Three practitioners (Dr Lina part-time), an X-ray room, and four services. A service needing
+# a practitioner *and* the room is designed for (ServiceResource's roles) but not booked as a
+# pair yet: the 60-minute X-ray is delivered by the room alone.
+PRACTITIONERS = [
+    ("Dr Sara", "د. سارة", None),
+    ("Dr Omar", "د. عمر", None),
+    # Part-time: Sunday, Tuesday and Thursday mornings (inside the clinic's hours).
+    ("Dr Lina", "د. لينا", {Weekday.SUNDAY: [(time(11), time(14))],
+                            Weekday.TUESDAY: [(time(11), time(14))],
+                            Weekday.THURSDAY: [(time(11), time(14))]}),
+]  # fmt: skip
+ROOM = ("X-ray room", "غرفة الأشعة")
+DOCTORS = ["Dr Sara", "Dr Omar", "Dr Lina"]
+# (English, Arabic, minutes, visit type, delivered by)
+SERVICES = [
+    ("Consultation", "استشارة", 15, Reservation.Type.APPOINTMENT, DOCTORS),
+    ("Follow-up", "مراجعة", 30, Reservation.Type.FOLLOW_UP, DOCTORS),
+    ("Cleaning", "تنظيف", 45, Reservation.Type.APPOINTMENT, ["Dr Sara", "Dr Lina"]),
+    ("X-ray", "أشعة", 60, Reservation.Type.APPOINTMENT, ["X-ray room"]),
+]  # fmt: skip
+
+
+def seed_resources() -> int:
+    """The demo team, room and services, once; the clinic's one-slot defaults retire (their
+    bookings keep them)."""
+    if Resource.objects.filter(is_clinic=False).exists():
+        return 0
+    made: dict[str, Resource] = {}
+    for name, name_ar, hours in PRACTITIONERS:
+        made[name] = Resource.objects.create(
+            name=name, name_ar=name_ar, resource_type=Resource.Type.PRACTITIONER
+        )
+        for weekday, spans in (hours or {}).items():
+            for start, end in spans:
+                StaffWorkingHours.objects.create(
+                    resource=made[name], day_of_week=weekday, start_time=start, end_time=end
+                )
+    made[ROOM[0]] = Resource.objects.create(
+        name=ROOM[0], name_ar=ROOM[1], resource_type=Resource.Type.ROOM
+    )
+    Service.objects.filter(lasts_one_slot=True).update(is_active=False)
+    Resource.objects.filter(is_clinic=True).update(is_active=False)
+    for name, name_ar, minutes, kind, by in SERVICES:
+        service = Service.objects.create(
+            name=name, name_ar=name_ar, duration_minutes=minutes, type=kind
+        )
+        ServiceResource.objects.bulk_create(
+            ServiceResource(service=service, resource=made[who]) for who in by
+        )
+    return len(made)
+
+
 def seed_reservations(customers: list[Customer], *, today: date | None = None) -> int:
-    """Book the demo customers into the coming days through the booking engine, once."""
+    """Book the demo customers into the coming days through the booking engine, once: each a
+    service in turn, with whom the engine names."""
     seed_schedule()
     if Reservation.objects.exists():
         return 0
+    seed_resources()
     today = today or timezone.localdate()
+    offered = list(Service.objects.active().order_by("duration_minutes", "id"))
     created = 0
     for index, customer in enumerate(customers):
         wished = timezone.make_aware(
             datetime.combine(today + timedelta(days=1 + index), time(11 + index % 6))
         )
-        kind = index % 2
-        slots = services.nearest_available_slots(near=wished, type=kind, limit=1)
-        if not slots:
+        service = offered[index % len(offered)]
+        starts = resources.nearest_free_starts(service=service, near=wished, limit=1)
+        if not starts:
             continue
         services.reserve_slot(
             wa_id=customer.wa_id,
-            date=slots[0].date,
-            time_slot=slots[0].time,
-            type=kind,
+            date=starts[0].date,
+            time_slot=starts[0].time,
             source=Source.CUSTOMER if index % 3 else Source.STAFF,
+            service=service,
+            resource=Resource.objects.get(pk=starts[0].resource_id),
         )
         created += 1
     return created

@@ -16,7 +16,7 @@ from django.db.models import Count, Max
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from reservations.models import Reservation, ReservationQuerySet, WeeklySchedule
+from reservations.models import Reservation, ReservationQuerySet, Resource, WeeklySchedule
 from reservations.services import load_calendar
 
 CSV_HEADER = [
@@ -32,6 +32,9 @@ CSV_HEADER = [
     "created_at",
     "cancelled_at",
     "cancelled_by",
+    "end_time",
+    "service",
+    "resource",
 ]
 _CSV_FIELDS = [
     "id",
@@ -46,6 +49,9 @@ _CSV_FIELDS = [
     "created_at",
     "cancelled_at",
     "cancelled_source",
+    "end_time",
+    "service__name",
+    "resource__name",
 ]
 _TYPE_NAMES = {Reservation.Type.APPOINTMENT: "appointment", Reservation.Type.FOLLOW_UP: "follow_up"}
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
@@ -70,7 +76,10 @@ def csv_lines(queryset: ReservationQuerySet) -> Iterator[str]:
 
 
 def _csv_row(row: tuple[Any, ...]) -> list[str]:
-    (pk, day, slot, wa_id, name, type_, status, attendance, source, created, cancelled, by) = row
+    (pk, day, slot, wa_id, name, type_, status, attendance, source, created, cancelled, by) = row[
+        :12
+    ]
+    end, service, resource = row[12:]
     return [
         str(pk),
         day.isoformat(),
@@ -84,6 +93,9 @@ def _csv_row(row: tuple[Any, ...]) -> list[str]:
         _local(created),
         _local(cancelled),
         by or "",
+        end.strftime("%H:%M") if end else "",
+        _cell(service or ""),
+        _cell(resource or ""),
     ]
 
 
@@ -116,20 +128,30 @@ def feed_window(today: date | None = None) -> tuple[date, date]:
     return today - timedelta(days=FEED_DAYS_BEFORE), today + timedelta(days=FEED_DAYS_AFTER)
 
 
-def feed_version(*, today: date | None = None) -> str:
+def _feed_rows(start: date, end: date, resource: Resource | None) -> ReservationQuerySet:
+    rows = Reservation.objects.between(start, end)
+    if resource is None:
+        return rows
+    return rows.of_clinic() if resource.is_clinic else rows.filter(resource=resource)
+
+
+def feed_version(*, today: date | None = None, resource: Resource | None = None) -> str:
     """Changes whenever the feed would: a cheap ETag, so that phones polling an unchanged
     schedule get a 304 without the feed being built (one indexed aggregate query)."""
     start, end = feed_window(today)
-    row = Reservation.objects.between(start, end).aggregate(
-        changed=Max("updated_at"), rows=Count("id")
-    )
+    row = _feed_rows(start, end, resource).aggregate(changed=Max("updated_at"), rows=Count("id"))
     rules = WeeklySchedule.objects.aggregate(changed=Max("updated_at"), rows=Count("id"))
     raw = f"{start}|{row['changed']}|{row['rows']}|{rules['changed']}|{rules['rows']}"
+    raw += f"|{resource.pk if resource else ''}|{resource.updated_at if resource else ''}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def schedule_ical(*, today: date | None = None, host: str = "clinic.local") -> bytes:
-    """The active reservations from a week ago to two months ahead as an iCalendar file.
+def schedule_ical(
+    *, today: date | None = None, host: str = "clinic.local", resource: Resource | None = None
+) -> bytes:
+    """The active reservations (of `resource`, or everyone's) from a week ago to two months
+    ahead as an iCalendar file: each event as long as its service, naming the service and
+    the resource.
 
     Events are in UTC (every calendar app understands it); UIDs stay the same when a reservation
     moves, so a phone updates the event instead of adding a second one.
@@ -140,31 +162,43 @@ def schedule_ical(*, today: date | None = None, host: str = "clinic.local") -> b
     feed.add("prodid", "-//Clinic reservations//EN")
     feed.add("version", "2.0")
     feed.add("calscale", "GREGORIAN")
-    feed.add("x-wr-calname", settings.BUSINESS_NAME)
+    name = f"{settings.BUSINESS_NAME} - {resource.name}" if resource else settings.BUSINESS_NAME
+    feed.add("x-wr-calname", name)
     feed.add("x-wr-timezone", settings.TIME_ZONE)
     rows = (
-        Reservation.objects.active()
-        .between(start, end)
+        _feed_rows(start, end, resource)
+        .active()
         .order_by("date", "time_slot", "id")
         .values_list(
             "id",
             "date",
             "time_slot",
+            "end_time",
             "type",
+            "service__name",
+            "resource__name",
             "customer_id",
             "customer__customer_name",
             "updated_at",
         )
     )
-    for pk, day, slot, type_, wa_id, name, changed in rows.iterator(chunk_size=CHUNK_ROWS):
-        starts = timezone.make_aware(datetime.combine(day, slot)).astimezone(UTC)
-        length = calendar.slot_length(day) or timedelta(minutes=30)
+    for row in rows.iterator(chunk_size=CHUNK_ROWS):
+        pk, day, slot, end_time, type_, service, with_whom, wa_id, name, changed = row
+        starts_local = timezone.make_aware(datetime.combine(day, slot))
+        if end_time is not None:
+            ends_day = day if end_time > slot else day + timedelta(days=1)
+            ends_local = timezone.make_aware(datetime.combine(ends_day, end_time))
+        else:
+            ends_local = starts_local + (calendar.slot_length(day) or timedelta(minutes=30))
+        what = service or str(Reservation.Type(type_).label)
         event = icalendar.Event()
         event.add("uid", f"reservation-{pk}@{host}")
         event.add("dtstamp", changed.astimezone(UTC))
-        event.add("dtstart", starts)
-        event.add("dtend", starts + length)
-        event.add("summary", f"{name or '+' + wa_id} ({Reservation.Type(type_).label})")
-        event.add("description", f"+{wa_id}")
+        event.add("dtstart", starts_local.astimezone(UTC))
+        event.add("dtend", ends_local.astimezone(UTC))
+        event.add("summary", f"{name or '+' + wa_id} ({what})")
+        event.add("description", f"+{wa_id}\n{what}" + (f"\n{with_whom}" if with_whom else ""))
+        if with_whom:
+            event.add("location", with_whom)
         feed.add_component(event)
     return feed.to_ical()

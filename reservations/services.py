@@ -193,11 +193,17 @@ class ScheduleDay:
         return [r for t, group in self.reservations.items() if t not in times for r in group]
 
 
-def schedule_days(*, start: date, end: date) -> list[ScheduleDay]:
-    """The staff view of `start`..`end` in a fixed number of queries."""
+def schedule_days(*, start: date, end: date, calendar: Calendar | None = None) -> list[ScheduleDay]:
+    """The clinic's slots over `start`..`end` (the clinic resource and rows imported without a
+    resource; other resources have the day board) in a fixed number of queries."""
     _check_range(start, end)
-    calendar = load_calendar(start=start, end=end)
-    reservations = list(Reservation.objects.active().between(start, end).select_related("customer"))
+    calendar = calendar or load_calendar(start=start, end=end)
+    reservations = list(
+        Reservation.objects.active()
+        .between(start, end)
+        .of_clinic()
+        .select_related("customer", "service", "resource")
+    )
     counts: dict[tuple[date, time], dict[int, int]] = {}
     by_day: dict[date, dict[time, list[Reservation]]] = {}
     for reservation in reservations:

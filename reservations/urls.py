@@ -14,4 +14,9 @@ urlpatterns = [
     path("reservations/<int:pk>/attendance/", views.attendance, name="attendance"),
     path("export.csv", views.export_csv, name="export-csv"),
     path("calendar/<str:token>/schedule.ics", views.ical_feed, name="ical-feed"),
+    path(
+        "calendar/<str:token>/<int:resource_id>.ics",
+        views.ical_feed,
+        name="ical-feed-resource",
+    ),
 ]

@@ -39,7 +39,7 @@ from messaging.models import (
     VacationNotification,
 )
 from messaging.tests.factories import InboundMessageFactory, NotificationEventFactory
-from reservations.models import Reservation
+from reservations.models import Reservation, Resource
 from reservations.tests.factories import ReservationFactory, VacationPeriodFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,6 +59,7 @@ PUBLIC: dict[str, tuple[str, set[int]]] = {
     "favicon": ("the site's icon, which every browser asks for", {200}),
     # Issue 6's calendar feed (merged separately): its URL holds a secret token; a wrong one 404s.
     "reservations:ical-feed": ("secret token in the URL (ICAL_FEED_TOKEN)", {404}),
+    "reservations:ical-feed-resource": ("one resource's feed: the same secret token", {404}),
     # Probes for load balancers and Prometheus (messaging/monitoring/views.py): no login can be
     # asked of them.
     "messaging:healthz": ("liveness: says 'ok' and reads nothing", {200}),
@@ -178,6 +179,7 @@ def value(param: str, route: Route, objects: dict[str, Any]) -> list[str]:
         "object_id": customer.wa_id,
         "url": "no-such-page/",
         "token": "not-the-feed-token",
+        "resource_id": str(Resource.objects.get_clinic().pk),
     }
     if param not in values:
         raise AssertionError(f"no value for <{param}> in {route.route!r}: add one to value()")

@@ -46,7 +46,8 @@ class ApprovedTemplate:
 
 
 # The templates the sandbox's "WhatsApp Manager" has approved, by (name, language code): the
-# defaults of REMINDER_TEMPLATES, VACATION_NOTICE_TEMPLATES and WHATSAPP_REENGAGEMENT_TEMPLATE
+# defaults of REMINDER_TEMPLATES, VACATION_NOTICE_TEMPLATES, the staff change notices
+# (BOOKED_/MOVED_/CANCELLED_NOTICE_TEMPLATES) and WHATSAPP_REENGAGEMENT_TEMPLATE
 # (README, "Configuration"). Submit the same to Meta for production. Quick-reply order matters:
 # the sender attaches its payloads by index (reminders: rm:ok / rm:no / rm:mv).
 APPROVED_TEMPLATES: dict[tuple[str, str], ApprovedTemplate] = {
@@ -66,6 +67,24 @@ APPROVED_TEMPLATES: dict[tuple[str, str], ApprovedTemplate] = {
     ("vacation_notice", "ar"): ApprovedTemplate(
         "{{1}} مغلقة يوم {{2}}، يوم موعدك. نعود للعمل {{3}}. اضغط «تغيير الموعد» لاختيار وقت آخر.",
         ("تغيير الموعد",),
+    ),
+    ("appointment_booked", "en"): ApprovedTemplate(
+        "{{1}} booked your {{2}} with {{3}} on {{4}} at {{5}}. Write to us to change it."
+    ),
+    ("appointment_booked", "ar"): ApprovedTemplate(
+        "حجزت {{1}} لك {{2}} مع {{3}} يوم {{4}} الساعة {{5}}. راسلنا لتغييره."
+    ),
+    ("appointment_moved", "en"): ApprovedTemplate(
+        "{{1}} moved your {{2}} with {{3}} to {{4}} at {{5}}. Write to us if it does not suit you."
+    ),
+    ("appointment_moved", "ar"): ApprovedTemplate(
+        "نقلت {{1}} موعدك ({{2}}) مع {{3}} إلى يوم {{4}} الساعة {{5}}. راسلنا إن لم يناسبك."
+    ),
+    ("appointment_cancelled", "en"): ApprovedTemplate(
+        "{{1}} cancelled your {{2}} on {{3}} at {{4}}. Write to us to book another time."
+    ),
+    ("appointment_cancelled", "ar"): ApprovedTemplate(
+        "ألغت {{1}} موعدك ({{2}}) يوم {{3}} الساعة {{4}}. راسلنا لحجز وقت آخر."
     ),
     ("reengagement", "en"): ApprovedTemplate(
         "Hello from {{1}}! We have a reply for you: write to us to continue the conversation."

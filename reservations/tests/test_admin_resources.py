@@ -2,6 +2,7 @@
 actions that need the change permission."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -125,3 +126,13 @@ def test_overlapping_working_hours_are_refused_by_clean_and_on_postgresql_the_da
     StaffWorkingHours.objects.create(
         resource=sara, day_of_week=0, start_time=dt.time(12), end_time=dt.time(13)
     )  # touching is fine
+
+
+def test_the_weekday_list_of_working_hours_starts_on_the_clinics_first_weekday(staff_client):
+    set_rules(week_starts_on=5)  # Saturday
+    page = staff_client.get(reverse("admin:reservations_resource_add")).content.decode()
+    select = page[page.index('name="working_hours-0-day_of_week"') :]
+    select = select[: select.index("</select>")]
+    labels = re.findall(r'<option value="\d">([^<]+)</option>', select)
+    assert labels[:2] == ["Saturday", "Sunday"]
+    assert labels[-1] == "Friday"

@@ -5,8 +5,15 @@ import pytest
 from customers.demo import seed_customers
 from messaging.models import NotificationEvent
 from reservations import services
-from reservations.demo import seed_reservations, seed_schedule
-from reservations.models import BookingRules, Reservation, WeeklySchedule
+from reservations.demo import seed_reservations, seed_resources, seed_schedule
+from reservations.models import (
+    BookingRules,
+    Reservation,
+    Resource,
+    Service,
+    StaffWorkingHours,
+    WeeklySchedule,
+)
 
 pytestmark = pytest.mark.usefixtures("frozen", "db")
 
@@ -35,12 +42,32 @@ def test_demo_reservations_are_booked_through_the_engine():
     assert created == len(customers)
     assert seed_reservations(customers) == 0
     assert NotificationEvent.objects.of_type("reservation_created").count() == created
-    calendar = services.load_calendar(start=dt.date(2026, 11, 22), end=dt.date(2026, 12, 31))
-    for reservation in Reservation.objects.all():
-        assert reservation.time_slot in calendar.slot_times(reservation.date)
-        assert (
-            Reservation.objects.active()
-            .filter(date=reservation.date, time_slot=reservation.time_slot)
-            .count()
-            <= calendar.rules.capacity
+    # Each is a service with whom the engine named, inside that resource's capacity.
+    for reservation in Reservation.objects.select_related("service", "resource"):
+        assert reservation.service is not None
+        assert reservation.resource is not None
+        assert reservation.service in reservation.resource.services.all()
+        assert reservation.ends_at - reservation.starts_at == dt.timedelta(
+            minutes=reservation.service.duration_minutes
         )
+        overlapping = Reservation.objects.active().filter(
+            resource=reservation.resource,
+            blocked_from__lt=reservation.blocked_until,
+            blocked_until__gt=reservation.blocked_from,
+        )
+        assert overlapping.count() == 1
+
+
+def test_demo_clinic_has_three_practitioners_a_room_and_four_services():
+    assert seed_resources() == 4
+    assert seed_resources() == 0  # idempotent
+    team = Resource.objects.active().order_by("name")
+    assert [(r.name, r.resource_type) for r in team] == [
+        ("Dr Lina", "practitioner"), ("Dr Omar", "practitioner"), ("Dr Sara", "practitioner"),
+        ("X-ray room", "room"),
+    ]  # fmt: skip
+    assert StaffWorkingHours.objects.filter(resource__name="Dr Lina").count() == 3  # part-time
+    offered = Service.objects.active().order_by("duration_minutes")
+    assert [s.duration_minutes for s in offered] == [15, 30, 45, 60]
+    xray = offered.get(duration_minutes=60)
+    assert [r.name for r in xray.resources.all()] == ["X-ray room"]

@@ -44,7 +44,7 @@ def test_day_view_shows_every_slot_with_booked_over_capacity_and_who(staff_clien
     assert ">0/2<" in content
     assert "Sara Al-Qahtani" in content
     assert "+966501234567" in content
-    assert "follow-up" in content
+    assert "Follow-up" in content  # the service's name
     assert reverse("admin:reservations_reservation_change", args=[reservation.pk]) in content
     assert reverse("admin:customers_customer_change", args=[customer.pk]) in content
     assert f"?date={SUNDAY:%Y-%m-%d}" in content  # previous
@@ -86,9 +86,11 @@ def test_pages_take_a_bounded_number_of_queries(staff_client, django_assert_max_
         ReservationFactory(
             date=SUNDAY + dt.timedelta(days=n % 5), time_slot=dt.time(11 + n % 6, 30 * (n % 2))
         )
-    with django_assert_max_num_queries(9):
+    # The week adds the resources to filter by and the other resources' bookings.
+    with django_assert_max_num_queries(11):
         assert staff_client.get(WEEK_URL).status_code == 200
-    with django_assert_max_num_queries(9):
+    # The day board adds its resources, their hours, exceptions and services: still fixed.
+    with django_assert_max_num_queries(14):
         assert day_page(staff_client, MONDAY).status_code == 200
 
 
@@ -377,7 +379,7 @@ def test_calendar_feed_lists_active_reservations_in_utc_with_stable_uids(client,
     assert "DTSTART:20261123T080000Z" in body
     assert "DTEND:20261123T083000Z" in body
     assert f"UID:reservation-{reservation.pk}@testserver" in body
-    assert "SUMMARY:Sara (appointment)" in body
+    assert "SUMMARY:Sara (Appointment)" in body  # the service's name
     # Moving the reservation keeps its UID, so the phone updates the same event.
     Reservation.objects.filter(pk=reservation.pk).update(time_slot=dt.time(13))
     body = client.get(feed_url("s3cret-token")).content.decode()

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from django.utils import timezone
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 CUSTOMER = "966501112233"
@@ -223,12 +224,20 @@ def test_make_run_on_any_port_books_through_the_sandbox(dev_server: DevServer) -
     menu = phone.next_reply()
     book = next(c for c in choices(menu) if c["title"] == "Book")
     phone.tap(menu, book)
-    days = phone.next_reply()
-    phone.tap(days, choices(days)[0])
-    times = phone.next_reply()
-    phone.tap(times, choices(times)[0])
-    confirm = phone.next_reply()
-    phone.tap(confirm, next(c for c in choices(confirm) if c["title"] == "Confirm"))
+    # The demo offers several services: the service and who come first (the first of each,
+    # "Anyone" first), then a day (not today, whose first time may be over by the time it is
+    # tapped), then a time, until Confirm.
+    today = timezone.localdate().isoformat()
+    for _step in range(6):
+        reply = phone.next_reply()
+        offered = choices(reply)
+        confirm = next((c for c in offered if c["title"] == "Confirm"), None)
+        if confirm is not None:
+            phone.tap(reply, confirm)
+            break
+        days = [c for c in offered if c["id"].startswith("bk:d:")]
+        later = [c for c in days if not c["id"].startswith(f"bk:d:{today}")]
+        phone.tap(reply, (later or days or offered)[0])
     booked = phone.next_reply()
     assert "Your appointment is booked" in text_of(booked)
     # The fake Graph API's status webhooks reached this server too: the ticks move on.

@@ -192,7 +192,13 @@ def test_the_sandbox_approves_the_templates_the_settings_name(settings):
     """Every template the app is configured to send by default is one the sandbox knows."""
     configured = {
         tuple(value.split(":"))
-        for setting in (settings.REMINDER_TEMPLATES, settings.VACATION_NOTICE_TEMPLATES)
+        for setting in (
+            settings.REMINDER_TEMPLATES,
+            settings.VACATION_NOTICE_TEMPLATES,
+            settings.BOOKED_NOTICE_TEMPLATES,
+            settings.MOVED_NOTICE_TEMPLATES,
+            settings.CANCELLED_NOTICE_TEMPLATES,
+        )
         for value in setting.values()
     }
     configured |= {("reengagement", "en"), ("reengagement", "ar")}
