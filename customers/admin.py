@@ -17,7 +17,7 @@ from customers.names import bdi
 from customers.templatetags.customers import customer_admin_url
 
 # The customer page is the staff's hub: it shows what the other apps hold about the customer.
-from messaging.admin import RecentMessagesInline
+from messaging.admin.logs import RecentMessagesInline
 from messaging.privacy import erase_customer
 from reservations.admin import ReservationInline
 

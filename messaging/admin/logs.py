@@ -1,3 +1,6 @@
+"""The logs and queues staff read: messages, events, the inbound queue, statuses, reminders and
+vacation notices (written by the system only)."""
+
 import json
 from typing import Any
 
@@ -5,9 +8,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -15,16 +16,13 @@ from django.utils.translation import ngettext
 from config.paginators import EstimatedCountPaginator
 from customers.models import Customer
 from customers.names import bdi
-from messaging import dashboard, services, vacations
-from messaging.inbox import staff
+from messaging import dashboard, services
 from messaging.models import (
     EVENT_LABELS,
     MESSAGE_TYPE_LABELS,
     BotSession,
     Conversation,
-    FaqEntry,
     InboundMessage,
-    MessagingSettings,
     NotificationEvent,
     Reminder,
     SandboxMessage,
@@ -33,9 +31,6 @@ from messaging.models import (
     VacationNotification,
 )
 from messaging.whatsapp import cloud_api
-from reservations.admin import VacationPeriodAdmin
-from reservations.models import VacationPeriod
-from reservations.vacations import reservations_in_vacation
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -294,64 +289,6 @@ class BotSessionAdmin(ReadOnlyAdmin):
     ordering = ["-expires_at"]
 
 
-# ============================================================================ FAQ
-@admin.register(FaqEntry)
-class FaqEntryAdmin(admin.ModelAdmin):
-    list_display = ["question_en", "question_ar", "kind", "is_active", "position", "updated_at"]
-    list_filter = ["is_active", "kind"]
-    search_fields = ["question_en", "question_ar", "keywords_en", "keywords_ar"]
-    ordering = ["position", "id"]
-    actions = ["activate", "deactivate"]
-    fieldsets = [
-        (_("Question"), {"fields": ["question_en", "question_ar", "keywords_en", "keywords_ar"]}),
-        (_("Answer"), {"fields": ["kind", "answer_en", "answer_ar"]}),
-        (None, {"fields": ["is_active", "position"]}),
-    ]
-
-    @admin.action(description=_("Answer the selected questions"), permissions=["change"])
-    def activate(self, request: HttpRequest, queryset: QuerySet[FaqEntry]) -> None:
-        count = queryset.update(is_active=True)
-        self.message_user(
-            request,
-            ngettext("%(count)d question is answered.", "%(count)d questions are answered.", count)
-            % {"count": count},
-        )
-
-    @admin.action(description=_("Stop answering the selected questions"), permissions=["change"])
-    def deactivate(self, request: HttpRequest, queryset: QuerySet[FaqEntry]) -> None:
-        count = queryset.update(is_active=False)
-        self.message_user(
-            request,
-            ngettext(
-                "%(count)d question goes to the staff again.",
-                "%(count)d questions go to the staff again.",
-                count,
-            )
-            % {"count": count},
-        )
-
-
-# ============================================================================ automated messaging
-@admin.register(MessagingSettings)
-class MessagingSettingsAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "paused_reason", "changed_by", "changed_at"]
-    fields = ["automated_paused", "paused_reason", "changed_by", "changed_at"]
-    readonly_fields = ["changed_by", "changed_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and not MessagingSettings.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def save_model(
-        self, request: HttpRequest, obj: MessagingSettings, form: object, change: bool
-    ) -> None:
-        staff.set_automated_messaging_paused(
-            paused=obj.automated_paused, by=request.user.get_username(), reason=obj.paused_reason
-        )
-
-
 @admin.register(Reminder)
 class ReminderAdmin(ReadOnlyAdmin):
     list_display = [
@@ -398,63 +335,3 @@ class VacationNotificationAdmin(ReadOnlyAdmin):
     list_select_related = ["reservation", "vacation", "conversation"]
     search_fields = ["=reservation__customer__wa_id"]
     ordering = ["-created_at", "-id"]
-
-
-# The vacation page (registered by reservations) gains what messaging knows: the reservations
-# the vacation falls on, and the action that tells their customers.
-admin.site.unregister(VacationPeriod)
-
-
-@admin.register(VacationPeriod)
-class VacationPeriodMessagingAdmin(VacationPeriodAdmin):
-    readonly_fields = [*VacationPeriodAdmin.readonly_fields, "affected_reservations"]
-    fields = [*VacationPeriodAdmin.fields, "affected_reservations"]
-    actions = ["notify_affected_customers"]
-    shown_affected = 200
-
-    @admin.display(description=_("active reservations on these days"))
-    def affected_reservations(self, obj: VacationPeriod) -> str:
-        if obj.pk is None:
-            return "-"
-        found = reservations_in_vacation(vacation=obj, today=timezone.localdate())
-        rows = list(found.select_related("customer")[: self.shown_affected])
-        if not rows:
-            return str(_("None."))
-        notified = set(
-            VacationNotification.objects.filter(vacation=obj).values_list(
-                "reservation_id", flat=True
-            )
-        )
-        items = format_html_join(
-            "",
-            '<li><a href="{}">{} {}</a> {} {}</li>',
-            (
-                (
-                    reverse("admin:reservations_reservation_change", args=[r.pk]),
-                    f"{r.date:%Y-%m-%d}",
-                    f"{r.time_slot:%H:%M}",
-                    r.customer.customer_name or r.customer_id,
-                    _("(notified)") if r.pk in notified else "",
-                )
-                for r in rows
-            ),
-        )
-        return format_html("<ul class='affected'>{}</ul>", items)
-
-    @admin.action(
-        description=_("Notify the customers whose appointments fall in the vacation"),
-        permissions=["change"],
-    )
-    def notify_affected_customers(
-        self, request: HttpRequest, queryset: QuerySet[VacationPeriod]
-    ) -> None:
-        count = sum(
-            vacations.notify_vacation_customers(vacation=v, by=request.user.get_username())
-            for v in queryset
-        )
-        self.message_user(
-            request,
-            ngettext("%(count)d customer notified.", "%(count)d customers notified.", count)
-            % {"count": count},
-            messages.SUCCESS,
-        )
