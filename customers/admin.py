@@ -1,25 +1,17 @@
 from typing import Any
 
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.db.models import Model
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from config.paginators import EstimatedCountPaginator
 from customers.converters import MARK, customer_id_from_url
 from customers.models import Customer
 from customers.names import bdi
 from customers.templatetags.customers import customer_admin_url
-
-# The customer page is the staff's hub: it shows what the other apps hold about the customer.
-from messaging.admin.logs import RecentMessagesInline
-from messaging.privacy import erase_customer
-from reservations.admin import ReservationInline
 
 
 class CustomerChangeList(ChangeList):
@@ -29,6 +21,9 @@ class CustomerChangeList(ChangeList):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    """The customer's own fields. The page staff see is this plus what the apps above know (their
+    reservations, messages and the erasure): `messaging.admin.customers` registers it."""
+
     list_display = [
         "wa_id",
         "display_name",
@@ -76,9 +71,7 @@ class CustomerAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    inlines = [ReservationInline, RecentMessagesInline]
     show_full_result_count = False
-    actions = ["erase_customers"]
 
     @admin.display(description=_("name"), ordering="customer_name")
     def display_name(self, obj: Customer) -> str:
@@ -92,41 +85,6 @@ class CustomerAdmin(admin.ModelAdmin):
         """A customer is erased (the action), not deleted: their reservations are protected and
         their messages are read-only logs, so the plain delete could never succeed."""
         return False
-
-    def has_erase_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("customers.delete_customer")
-
-    @admin.action(description=_("Erase selected customers and their data"), permissions=["erase"])
-    def erase_customers(
-        self, request: HttpRequest, queryset: QuerySet[Customer]
-    ) -> HttpResponse | None:
-        if request.POST.get("confirm") != "yes":
-            return TemplateResponse(
-                request,
-                "admin/customers/erase_confirmation.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": _("Erase customers for good?"),
-                    "customers": queryset,
-                    "opts": self.model._meta,
-                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                },
-            )
-        erased = 0
-        for customer in queryset:
-            erase_customer(customer=customer, by=request.user)  # type: ignore[arg-type]
-            erased += 1
-        self.message_user(
-            request,
-            ngettext(
-                "Erased %(count)d customer; their bookings remain as anonymous rows.",
-                "Erased %(count)d customers; their bookings remain as anonymous rows.",
-                erased,
-            )
-            % {"count": erased},
-            messages.SUCCESS,
-        )
-        return None
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return CustomerChangeList

@@ -1,5 +1,5 @@
 """The messaging admin, by concern; importing the package registers every part."""
 
-from messaging.admin import logs, settings, vacations
+from messaging.admin import customers, logs, settings, vacations
 
-__all__ = ["logs", "settings", "vacations"]
+__all__ = ["customers", "logs", "settings", "vacations"]
