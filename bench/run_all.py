@@ -22,6 +22,7 @@ BENCH = common.ROOT / "bench"
 # name, command, time limit (s)
 SUITE: list[tuple[str, list[str], int]] = [
     ("slots", [str(BENCH / "bench_slots.py")], 300),
+    ("resources", [str(BENCH / "bench_resources.py")], 420),
     ("intake", [str(BENCH / "bench_intake.py")], 420),
     ("drain", [str(BENCH / "bench_drain.py")], 420),
     ("admin", [str(BENCH / "bench_admin.py")], 420),
