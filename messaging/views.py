@@ -22,6 +22,7 @@ from config import query
 from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import dashboard
+from messaging.bot.understanding import llm_sandbox
 from messaging.models import EVENT_LABELS
 from messaging.whatsapp import cloud_api, delivery, intake, sandbox
 
@@ -110,6 +111,21 @@ def sandbox_graph_messages(
         authorization=request.headers.get("Authorization", ""),
         webhook_url=_webhook_url(request),
     )
+    return JsonResponse(data, status=status)
+
+
+@csrf_exempt  # plays an OpenAI-compatible model server (a bearer token, never a cookie)
+@sandbox_only
+@require_POST
+def sandbox_llm_completions(request: HttpRequest) -> JsonResponse:
+    """The sandbox's fake language model (LLM_BASE_URL in .env.example)."""
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return JsonResponse({"error": {"message": "the body is not a JSON object"}}, status=400)
+    status, data = llm_sandbox.completion(body)
     return JsonResponse(data, status=status)
 
 
