@@ -309,3 +309,15 @@ def test_sandbox_reading_for_the_fake_lists():
     assert reading_for("تنظيف الاسنان", instructions=instructions)["service_id"] == 3
     assert reading_for("any parking near you", instructions=instructions)["faq_id"] == 9
     assert reading_for("blah", instructions=instructions)["intent"] == "other"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sandbox_serves_the_same_fake_model(live_server, settings, cleaning):
+    """`make run` with .env.example's LLM lines: the worker asks this server's fake model."""
+    settings.WHATSAPP_SANDBOX = True
+    settings.LLM_BASE_URL = f"{live_server.url}/sandbox/llm/v1"
+    settings.LLM_API_KEY = settings.LLM_MODEL = "sandbox"
+    chat = started_chat()
+    [reply] = chat.say("my teeth need cleaning")
+    assert reply.kind == "list"
+    assert counts()[BotDailyCount.Kind.MODEL] == 1
