@@ -22,7 +22,7 @@ from config import query
 from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import dashboard
-from messaging.bot.understanding import llm_sandbox
+from messaging.bot.understanding import llm, llm_sandbox
 from messaging.models import EVENT_LABELS
 from messaging.whatsapp import cloud_api, delivery, intake, sandbox
 
@@ -199,6 +199,8 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
             "no_show": sum(r.attendance == "no_show" for r in today.reservations),
             "active_today": sum(r.is_active for r in today.reservations),
             "chart": dashboard.trend_chart(trend, today=today.day),
+            "understanding": dashboard.understanding_by_day(today=today.day),
+            "model_on": llm.is_enabled(),
             "trend_start": trend[0].day,
             "trend_end": trend[-1].day,
             "past_active": sum(d.active for d in past),
