@@ -14,7 +14,7 @@ from messaging import services
 from messaging.bot.assisted import redact
 from messaging.bot.understanding import llm
 from messaging.models import BotDailyCount, FaqEntry, InboundMessage
-from messaging.tests.bot.conftest import completion_with
+from messaging.tests.bot.model_server import completion_with
 from messaging.tests.chat import Chat
 from reservations.models import Reservation, Resource, Service
 from reservations.tests.factories import ReservationFactory
