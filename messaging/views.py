@@ -118,7 +118,12 @@ def sandbox_graph_messages(
 @sandbox_only
 @require_POST
 def sandbox_llm_completions(request: HttpRequest) -> JsonResponse:
-    """The sandbox's fake language model (LLM_BASE_URL in .env.example)."""
+    """The sandbox's fake language model (LLM_BASE_URL in .env.example); like a real server,
+    it wants the bearer key (LLM_API_KEY when set, else any)."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    expected = settings.LLM_API_KEY
+    if scheme != "Bearer" or not key or (expected and not hmac.compare_digest(key, expected)):
+        return JsonResponse({"error": {"message": "invalid API key"}}, status=401)
     try:
         body = json.loads(request.body)
     except ValueError:

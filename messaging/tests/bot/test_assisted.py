@@ -4,9 +4,12 @@ by a tap; when it refuses, talks nonsense, is slow or over budget, the bot answe
 
 import datetime as dt
 import json
+import threading
 import time
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
+from django.core.wsgi import get_wsgi_application
 from django.db import connection
 
 from customers.models import Customer
@@ -311,13 +314,24 @@ def test_sandbox_reading_for_the_fake_lists():
     assert reading_for("blah", instructions=instructions)["intent"] == "other"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_sandbox_serves_the_same_fake_model(live_server, settings, cleaning):
-    """`make run` with .env.example's LLM lines: the worker asks this server's fake model."""
+def test_the_sandbox_serves_the_same_fake_model(settings, cleaning):
+    """`make run` with .env.example's LLM lines: the worker asks this project's fake model, served
+    by the project's own WSGI application over HTTP (the view touches no database)."""
     settings.WHATSAPP_SANDBOX = True
-    settings.LLM_BASE_URL = f"{live_server.url}/sandbox/llm/v1"
-    settings.LLM_API_KEY = settings.LLM_MODEL = "sandbox"
-    chat = started_chat()
-    [reply] = chat.say("my teeth need cleaning")
+    server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}).start()
+    try:
+        settings.LLM_BASE_URL = f"http://127.0.0.1:{server.server_port}/sandbox/llm/v1"
+        settings.LLM_API_KEY = settings.LLM_MODEL = "sandbox"
+        chat = started_chat()
+        [reply] = chat.say("my teeth need cleaning")
+    finally:
+        server.shutdown()
+        server.server_close()
     assert reply.kind == "list"
     assert counts()[BotDailyCount.Kind.MODEL] == 1
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
