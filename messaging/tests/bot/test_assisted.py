@@ -19,8 +19,8 @@ from messaging.bot.understanding import llm
 from messaging.models import BotDailyCount, FaqEntry, InboundMessage
 from messaging.tests.bot.model_server import completion_with
 from messaging.tests.chat import Chat
-from reservations.models import Reservation, Resource, Service
-from reservations.tests.factories import ReservationFactory
+from reservations.models import Reservation, Service
+from reservations.tests.factories import ReservationFactory, make_resource, make_service
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clinic")]
 
@@ -40,8 +40,19 @@ def started_chat() -> Chat:
 
 
 @pytest.fixture
-def cleaning() -> Service:
-    return Service.objects.create(name="Teeth cleaning", name_ar="تنظيف الأسنان", type=1)
+def dental() -> dict:
+    """Two practitioners; cleaning with Huda or Dr Sara, whitening with Dr Ali only."""
+    huda, sara, ali = make_resource("Huda"), make_resource("Dr Sara"), make_resource("Dr Ali")
+    cleaning = make_service(
+        "Teeth cleaning", minutes=30, resources=[huda, sara], name_ar="تنظيف الأسنان"
+    )
+    whitening = make_service("Whitening", minutes=60, resources=[ali])
+    return {"huda": huda, "sara": sara, "ali": ali, "cleaning": cleaning, "whitening": whitening}
+
+
+@pytest.fixture
+def cleaning(dental) -> Service:
+    return dental["cleaning"]
 
 
 @pytest.fixture
@@ -67,15 +78,48 @@ def test_a_day_and_time_read_by_the_model_is_proposed_and_booked_only_on_a_tap(m
     assert counts()[BotDailyCount.Kind.MODEL_REQUEST] == 1
 
 
-def test_the_service_the_model_names_sets_the_visit_type(model_server, cleaning):
+def test_the_service_and_practitioner_the_model_names_are_booked_by_taps(model_server, dental):
     chat = started_chat()
-    [reply] = chat.say("my teeth need cleaning")  # the sandbox's fake: the service's words
-    assert reply.kind == "list"  # the days, for a follow-up (the service's type)
-    day = next(c["id"] for c in reply.choices if c["title"] != "Menu")
-    times = chat.tap_id(day, kind="list")
-    slot = next(c for c in times[-1].choices if ":" in c["title"])
-    [confirm] = chat.tap_id(slot["id"], kind="list")
-    assert confirm.text.startswith("Please confirm your booking:\nFollow-up:")
+    model_server.play_reading(
+        intent="book", service_id=dental["cleaning"].pk, practitioner_id=dental["huda"].pk
+    )
+    [days] = chat.say("my gums keep bleeding")
+    assert "Teeth cleaning with Huda" in days.text
+    model_server.play_reading(
+        intent="book",
+        service_id=dental["cleaning"].pk,
+        practitioner_id=dental["huda"].pk,
+        day="2026-11-23",
+        time="11:00",
+    )
+    [confirm] = chat.say("my gums keep bleeding again")
+    assert confirm.titles == ["Confirm", "Change", "Cancel"]
+    assert "Huda" in confirm.text
+    assert not Reservation.objects.filter(service=dental["cleaning"]).exists()
+    chat.tap("Confirm")
+    booked = Reservation.objects.get(service=dental["cleaning"])
+    assert (booked.date, booked.time_slot, booked.resource) == (
+        dt.date(2026, 11, 23),
+        dt.time(11),
+        dental["huda"],
+    )
+
+
+def test_a_practitioner_who_does_not_deliver_the_service_is_asked_about(model_server, dental):
+    chat = started_chat()
+    model_server.play_reading(
+        intent="book", service_id=dental["cleaning"].pk, practitioner_id=dental["ali"].pk
+    )
+    [people] = chat.say("my gums keep bleeding")
+    assert people.titles == ["Anyone", "Dr Sara", "Huda"]
+
+
+def test_a_service_that_is_not_offered_is_asked_about(model_server, dental):
+    Service.objects.filter(pk=dental["whitening"].pk).update(is_active=False)
+    chat = started_chat()
+    model_server.play_reading(intent="book", service_id=dental["whitening"].pk)
+    [services_list] = chat.say("make my smile shiny")
+    assert "Teeth cleaning" in services_list.titles
 
 
 def test_a_day_the_model_reads_in_the_past_is_asked_for_never_proposed(model_server):
@@ -140,11 +184,11 @@ def test_a_tap_never_goes_to_the_model(model_server):
 
 
 def test_the_model_gets_the_text_but_no_number_and_no_name(model_server, settings):
-    Resource.objects.create(name="Dr Huda", resource_type=Resource.Type.PRACTITIONER)
+    make_service("Check-up", resources=[make_resource("Dr Huda")])
     chat = Chat(wa_id="966501234567", name="Sara Alqahtani")
     chat.say("hello")
     chat.say("Sara Alqahtani here, tooth thing")
-    chat.say("sara here again, my tooth thing with huda")
+    chat.say("sara here again, my tooth thing")
     [first, second] = model_server.requests
     for request in (first, second):
         raw = request["raw"].decode()
@@ -231,12 +275,12 @@ def test_the_daily_budget_is_counted_in_the_database(model_server, settings, cli
 def test_a_server_without_json_schema_is_asked_with_a_tool_call(model_server, cleaning):
     model_server.refuse_schema = True
     chat = started_chat()
-    [reply] = chat.say("my teeth need cleaning")
-    assert reply.kind == "list"
+    [reply] = chat.say("my teeth hurt")  # the fake: a word of the service's name
+    assert "Teeth cleaning" in reply.text
     first, second = model_server.requests
     assert "response_format" in first["json"]
     assert second["json"]["tool_choice"]["function"]["name"] == "reading"
-    chat.say("my teeth need cleaning")  # from then on, straight to the tool call
+    chat.say("my teeth hurt")  # from then on, straight to the tool call
     assert "response_format" not in model_server.requests[2]["json"]
     assert len(model_server.requests) == 3
 
@@ -324,11 +368,11 @@ def test_the_sandbox_serves_the_same_fake_model(settings, cleaning):
         settings.LLM_BASE_URL = f"http://127.0.0.1:{server.server_port}/sandbox/llm/v1"
         settings.LLM_API_KEY = settings.LLM_MODEL = "sandbox"
         chat = started_chat()
-        [reply] = chat.say("my teeth need cleaning")
+        [reply] = chat.say("my teeth hurt")
     finally:
         server.shutdown()
         server.server_close()
-    assert reply.kind == "list"
+    assert "Teeth cleaning" in reply.text
     assert counts()[BotDailyCount.Kind.MODEL] == 1
 
 
