@@ -275,6 +275,19 @@ WHATSAPP_REENGAGEMENT_LANGUAGE = env.str("WHATSAPP_REENGAGEMENT_LANGUAGE", defau
 WHATSAPP_INBOUND_MAX_ATTEMPTS = env.int("WHATSAPP_INBOUND_MAX_ATTEMPTS", default=5)
 WHATSAPP_CLAIM_TIMEOUT_SECONDS = env.int("WHATSAPP_CLAIM_TIMEOUT_SECONDS", default=120)
 
+# ============================================================================ language model
+# Optional, off by default: a text the rules cannot place is read by a model behind an
+# OpenAI-compatible Chat Completions API (OpenAI, Azure OpenAI's /openai/v1, Ollama, vLLM, a
+# llama.cpp server). It gets the text only (no number, no name) and answers with a structured
+# reading the bot checks; it never books and never writes to a customer. All three must be set.
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="").rstrip("/")
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="")
+# A slower answer is dropped and the bot answers as without a model.
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=5.0)
+# Requests per clinic day, counted in the database across every worker; then the rules alone.
+LLM_DAILY_BUDGET = env.int("LLM_DAILY_BUDGET", default=500)
+
 # ========================================================================= reminders and vacations
 # The reminder the day before, at this clinic-local time ("" = none).
 REMINDER_DAY_BEFORE_AT = env.str("REMINDER_DAY_BEFORE_AT", default="19:00")

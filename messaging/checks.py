@@ -1,4 +1,5 @@
-"""System checks: warn at start-up when a WhatsApp setting is missing or points elsewhere."""
+"""System checks: warn at start-up when a WhatsApp or language model setting is missing or
+points elsewhere."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -51,3 +52,33 @@ def check_sandbox_address(
             id="messaging.W010",
         )
     ]
+
+
+LANGUAGE_MODEL_SETTINGS = ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL")
+
+
+@checks.register(checks.Tags.compatibility)
+def check_language_model_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """The language model is off unless all three settings are given: say so if some are."""
+    given = [name for name in LANGUAGE_MODEL_SETTINGS if getattr(settings, name, "")]
+    missing = [name for name in LANGUAGE_MODEL_SETTINGS if name not in given]
+    found: list[checks.CheckMessage] = []
+    if given and missing:
+        found.append(
+            checks.Warning(
+                f"{', '.join(missing)} not set: the language model stays off.",
+                hint="Set all of LLM_BASE_URL, LLM_API_KEY and LLM_MODEL, or none.",
+                id="messaging.W020",
+            )
+        )
+    if "/sandbox/llm/" in settings.LLM_BASE_URL + "/" and not settings.WHATSAPP_SANDBOX:
+        found.append(
+            checks.Warning(
+                "LLM_BASE_URL points at the sandbox's fake model, but the sandbox is off.",
+                hint="Set WHATSAPP_SANDBOX=true (development) or point it at a real model.",
+                id="messaging.W021",
+            )
+        )
+    return found

@@ -14,6 +14,7 @@ from config import query
 from customers.models import Customer
 from messaging.models import (
     EVENT_LABELS,
+    BotDailyCount,
     Conversation,
     ConversationQuerySet,
     InboundMessage,
@@ -25,6 +26,7 @@ LIST_LIMIT = 20
 TREND_DAYS_BEFORE = 28
 TREND_DAYS_AFTER = 14
 UNSEEN_CAP = 100
+UNDERSTANDING_DAYS = 7
 EVENTS_PAGE_SIZE = 50
 # Offered in the events filter (by their labels); any other type in the URL works too.
 KNOWN_EVENT_TYPES = list(EVENT_LABELS)
@@ -229,6 +231,50 @@ def trend_chart(
         max_value=max_value,
         columns=columns,
     )
+
+
+# ---------------------------------------------------------------------------- understanding
+@dataclass(frozen=True)
+class UnderstandingDay:
+    """How the bot placed the texts customers typed on one day (taps are not counted)."""
+
+    day: date
+    rules: int = 0
+    model: int = 0
+    faq: int = 0
+    staff: int = 0
+    not_understood: int = 0
+    model_failed: int = 0  # the model was asked but gave nothing usable (or was too slow)
+
+    @property
+    def texts(self) -> int:
+        return self.rules + self.model + self.faq + self.staff + self.not_understood
+
+    @property
+    def placed_percent(self) -> int | None:
+        """Texts the bot answered itself (rules, model, FAQ), as a percentage."""
+        if not self.texts:
+            return None
+        return round(100 * (self.rules + self.model + self.faq) / self.texts)
+
+
+def understanding_by_day(
+    *, today: date | None = None, days: int = UNDERSTANDING_DAYS
+) -> list[UnderstandingDay]:
+    """The last `days` days, newest first, every day present; one query over at most
+    `days` x kinds counter rows."""
+    today = today or timezone.localdate()
+    start = today - timedelta(days=days - 1)
+    fields = {f.name for f in UnderstandingDay.__dataclass_fields__.values()} - {"day"}
+    counts: dict[date, dict[str, int]] = {}
+    for day, kind, count in BotDailyCount.objects.filter(
+        day__gte=start, day__lte=today, kind__in=fields
+    ).values_list("day", "kind", "count"):
+        counts.setdefault(day, {})[kind] = count
+    return [
+        UnderstandingDay(day=day, **counts.get(day, {}))
+        for day in (today - timedelta(days=n) for n in range(days))
+    ]
 
 
 # ---------------------------------------------------------------------------- events

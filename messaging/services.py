@@ -22,7 +22,9 @@ from config.db import is_transient_error
 from customers.models import Customer
 from customers.phone import normalize_wa_id
 from messaging import vacations
+from messaging.bot.assisted import ask_model
 from messaging.bot.router import reply_to
+from messaging.bot.understanding.llm import ModelReading
 from messaging.events import record_event
 from messaging.inbox.staff import STAFF_KEY
 from messaging.models import (
@@ -230,7 +232,9 @@ def _process(row: InboundMessage) -> None:
         raise PermanentFailure(message.problem)
     if row.wa_id != message.sender:  # a refused row that now passes: erasure must find it
         InboundMessage.objects.filter(id=row.id).update(wa_id=message.sender)
-    replies = record_inbound_message(message=message)
+    # The language model (if any) is asked before the transaction: a slow answer holds no lock.
+    model = ask_model(message=message)
+    replies = record_inbound_message(message=message, model=model)
     if os.environ.get(HANG_AFTER_RECORD_ENV):
         sys.stdout.write(f"hanging after recording {message.id}\n")
         sys.stdout.flush()
@@ -257,11 +261,14 @@ def _store_refused_status(payload: str) -> None:
 
 
 @transaction.atomic
-def record_inbound_message(*, message: cloud_api.Message) -> list[Conversation]:
+def record_inbound_message(
+    *, message: cloud_api.Message, model: ModelReading | None = None
+) -> list[Conversation]:
     """Write the message and the bot's replies (queued, not sent); return the unsent replies.
 
-    The first time, this also runs the bot; a retry finds the inbound row already written and only
-    returns what is still unsent, so a message's effects happen once.
+    The first time, this also runs the bot (with the language model's reading of the text, if
+    it was asked); a retry finds the inbound row already written and only returns what is still
+    unsent, so a message's effects happen once.
     """
     customer = upsert_customer(message=message)
     moment = min(message.timestamp or timezone.now(), timezone.now())
@@ -294,7 +301,7 @@ def record_inbound_message(*, message: cloud_api.Message) -> list[Conversation]:
             # inbox's "needs staff" and the dashboard's open hand-offs both show it.
             Customer.objects.filter(pk=customer.pk).flag_needing_staff(since=moment)
         elif not customer.is_blocked and not customer.is_bot_paused:
-            replies = reply_to(message, customer=customer)
+            replies = reply_to(message, customer=customer, model=model)
         rows = [
             Conversation(
                 customer=customer,

@@ -24,6 +24,11 @@ urlpatterns = [
         views.sandbox_graph_messages,
         name="sandbox-graph-messages",
     ),
+    path(
+        "sandbox/llm/v1/chat/completions",
+        views.sandbox_llm_completions,
+        name="sandbox-llm-completions",
+    ),
     path("sandbox/", views.sandbox_chat, name="sandbox"),
     path("sandbox/thread/", views.sandbox_thread, name="sandbox-thread"),
     path("sandbox/send/", views.sandbox_send, name="sandbox-send"),

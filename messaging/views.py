@@ -22,6 +22,7 @@ from config import query
 from config.permissions import staff_required
 from customers.phone import normalize_wa_id
 from messaging import dashboard
+from messaging.bot.understanding import llm, llm_sandbox
 from messaging.models import EVENT_LABELS
 from messaging.whatsapp import cloud_api, delivery, intake, sandbox
 
@@ -113,6 +114,26 @@ def sandbox_graph_messages(
     return JsonResponse(data, status=status)
 
 
+@csrf_exempt  # plays an OpenAI-compatible model server (a bearer token, never a cookie)
+@sandbox_only
+@require_POST
+def sandbox_llm_completions(request: HttpRequest) -> JsonResponse:
+    """The sandbox's fake language model (LLM_BASE_URL in .env.example); like a real server,
+    it wants the bearer key (LLM_API_KEY when set, else any)."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    expected = settings.LLM_API_KEY
+    if scheme != "Bearer" or not key or (expected and not hmac.compare_digest(key, expected)):
+        return JsonResponse({"error": {"message": "invalid API key"}}, status=401)
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return JsonResponse({"error": {"message": "the body is not a JSON object"}}, status=400)
+    status, data = llm_sandbox.completion(body)
+    return JsonResponse(data, status=status)
+
+
 @sandbox_only
 @staff_required("messaging.use_sandbox")
 @require_GET
@@ -183,6 +204,8 @@ def staff_dashboard(request: HttpRequest) -> HttpResponse:
             "no_show": sum(r.attendance == "no_show" for r in today.reservations),
             "active_today": sum(r.is_active for r in today.reservations),
             "chart": dashboard.trend_chart(trend, today=today.day),
+            "understanding": dashboard.understanding_by_day(today=today.day),
+            "model_on": llm.is_enabled(),
             "trend_start": trend[0].day,
             "trend_end": trend[-1].day,
             "past_active": sum(d.active for d in past),

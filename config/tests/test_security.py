@@ -57,6 +57,7 @@ PUBLIC: dict[str, tuple[str, set[int]]] = {
     "messaging:sandbox-graph-messages": ("plays the Graph API: bearer token; DEBUG only", {401}),
     "home": ("the start page redirects to a staff page, which asks for the login", {302}),
     "favicon": ("the site's icon, which every browser asks for", {200}),
+    "messaging:sandbox-llm-completions": ("plays a model server: bearer key; DEBUG only", {401}),
     # Issue 6's calendar feed (merged separately): its URL holds a secret token; a wrong one 404s.
     "reservations:ical-feed": ("secret token in the URL (ICAL_FEED_TOKEN)", {404}),
     "reservations:ical-feed-resource": ("one resource's feed: the same secret token", {404}),

@@ -230,3 +230,30 @@ def test_redis_url_without_the_redis_client_says_what_to_install():
     )
     assert result.returncode != 0
     assert "pip install '.[redis]'" in result.stderr
+
+
+def test_the_language_model_is_off_by_default_and_a_partial_setting_warns(settings):
+    from messaging.bot.understanding import llm
+    from messaging.checks import check_language_model_settings
+
+    assert not llm.is_enabled()
+    assert check_language_model_settings() == []
+    settings.LLM_BASE_URL = "http://localhost:11434/v1"
+    settings.LLM_MODEL = "qwen2.5"
+    [warning] = check_language_model_settings()
+    assert warning.id == "messaging.W020"
+    assert "LLM_API_KEY" in warning.msg
+    settings.LLM_API_KEY = "ollama"
+    assert check_language_model_settings() == []
+    assert llm.is_enabled()
+
+
+def test_check_warns_when_the_fake_model_is_used_without_the_sandbox(settings):
+    from messaging.checks import check_language_model_settings
+
+    settings.LLM_BASE_URL = "http://127.0.0.1:8000/sandbox/llm/v1"
+    settings.LLM_API_KEY = settings.LLM_MODEL = "sandbox"
+    settings.WHATSAPP_SANDBOX = True
+    assert check_language_model_settings() == []
+    settings.WHATSAPP_SANDBOX = False
+    assert [m.id for m in check_language_model_settings()] == ["messaging.W021"]

@@ -1,15 +1,25 @@
 """The entry point: read one inbound message, route it to a flow, return the replies."""
 
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from messaging import vacations
-from messaging.bot import appointments, booking, catalog, faq, ids, menu, questions, reminders
+from messaging.bot import (
+    appointments,
+    assisted,
+    booking,
+    catalog,
+    faq,
+    ids,
+    menu,
+    questions,
+    reminders,
+)
 from messaging.bot.ids import Step
 from messaging.bot.menu import Replies, main_menu
-from messaging.bot.parsing import Intent, normalize_text, read_message
+from messaging.bot.parsing import Intent, normalize_text
 from messaging.bot.turn import (
     LANGUAGES,
     Turn,
@@ -20,9 +30,10 @@ from messaging.bot.turn import (
     start_turn,
     upcoming_reservations,
 )
+from messaging.bot.understanding.llm import ModelReading
 from messaging.whatsapp import outgoing
 from messaging.whatsapp.cloud_api import Message
-from reservations.models import BookingRules, Reservation, Resource, Service
+from reservations.models import Reservation, Resource, Service
 
 # Types the bot can read; a person tapping a button or list row is reading, too.
 READABLE_TYPES = frozenset({"text", "interactive", "button"})
@@ -33,8 +44,11 @@ UNPLACED_BEFORE_HANDOFF = 2
 FOLLOW_UP_WORDS = ("follow", "followup", "مراجعه", "متابعه")
 
 
-def reply_to(message: Message, *, customer: Customer) -> list[outgoing.Outgoing]:
-    """The replies to one inbound message, in the order they are to be sent."""
+def reply_to(
+    message: Message, *, customer: Customer, model: ModelReading | None = None
+) -> list[outgoing.Outgoing]:
+    """The replies to one inbound message, in the order they are to be sent; `model` is the
+    language model's reading of a text the rules cannot place (`assisted.ask_model`)."""
     if message.type in SILENT_TYPES:
         return []
     turn = start_turn(message, customer)
@@ -49,7 +63,7 @@ def reply_to(message: Message, *, customer: Customer) -> list[outgoing.Outgoing]
             turn.session.unplaced_texts = 0
             replies = on_tap(turn, message.reply_id)
         else:
-            replies = on_text(turn, message.text)
+            replies = on_text(turn, message.text, model=model)
         if turn.first:
             replies = menu.greet(turn, replies)
     finish_turn(turn)
@@ -88,19 +102,17 @@ def on_tap(turn: Turn, reply_id: str) -> Replies:
     return [main_menu(turn, lead=_("Sorry, that choice is no longer available."))]
 
 
-def on_text(turn: Turn, text: str) -> Replies:
-    week_starts_on = BookingRules.objects.get_solo().week_starts_on
-    reading = read_message(
-        text,
-        now=timezone.localtime(turn.now),
-        week_starts_on=week_starts_on,
-        names=catalog.names(),
-    )
+def on_text(turn: Turn, text: str, *, model: ModelReading | None = None) -> Replies:
+    understood = assisted.read_text(text, now=turn.now)
+    if not understood.placed and model is not None:
+        understood = assisted.checked(model, turn=turn) or understood
+    reading, entry, placed = understood.reading, understood.entry, understood.placed
     intent = reading.intent
-    asks = intent is Intent.QUESTION or (intent is None and not reading.has_when)
-    entry = faq.find_entry(text) if asks else None
-    placed = intent is not None or reading.has_when or entry is not None
     turn.session.unplaced_texts = 0 if placed else turn.session.unplaced_texts + 1
+    handed_off = not turn.first and turn.session.unplaced_texts >= UNPLACED_BEFORE_HANDOFF
+    assisted.count_text(
+        day=turn.today, kind=assisted.text_outcome(understood, handed_off=handed_off)
+    )
     if intent is Intent.LANGUAGE_ARABIC:
         return switch_language(turn, "ar")
     if intent is Intent.LANGUAGE_ENGLISH:
@@ -132,14 +144,17 @@ def on_text(turn: Turn, text: str) -> Replies:
         return booking.by_reading(turn, step, reading)
     if intent is Intent.BOOK:
         service, resource = typed_names(text) if catalog.uses_services() else (None, None)
-        return booking.start(turn, type=typed_type(text), service=service, resource=resource)
+        if understood.by_model:
+            service, resource = understood.service, understood.practitioner
+        type = understood.service.type if understood.service else typed_type(text)
+        return booking.start(turn, type=type, service=service, resource=resource)
     if intent is Intent.THANKS:
         return [outgoing.text(_("You are welcome!"))]
     if intent is Intent.MENU:
         return [menu.full_menu(turn)]
     if placed or turn.first:
         return [main_menu(turn)]
-    if turn.session.unplaced_texts >= UNPLACED_BEFORE_HANDOFF:
+    if handed_off:
         return menu.hand_off(turn, reason="not_understood")
     return [main_menu(turn, lead=_("Sorry, I did not understand that."))]
 

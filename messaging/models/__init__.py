@@ -1,6 +1,6 @@
 """Messaging's tables, one module per concern; every model is importable from here."""
 
-from messaging.models.bot import BotSession
+from messaging.models.bot import BotDailyCount, BotSession
 from messaging.models.conversation import (
     EVENT_LABELS,
     MESSAGE_TYPE_LABELS,
@@ -32,6 +32,7 @@ from messaging.models.sandbox import SandboxMessage
 __all__ = [
     "EVENT_LABELS",
     "MESSAGE_TYPE_LABELS",
+    "BotDailyCount",
     "BotSession",
     "Conversation",
     "ConversationQuerySet",

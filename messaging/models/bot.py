@@ -56,3 +56,32 @@ class BotSession(models.Model):
 
 
 # ============================================================================ automated messaging
+
+
+class BotDailyCount(models.Model):
+    """A per-day counter: how texts were placed (the dashboard) and the model's requests (its
+    daily budget, shared by every worker). One row per clinic day and kind."""
+
+    class Kind(models.TextChoices):
+        RULES = "rules", _("placed by the rules")
+        MODEL = "model", _("placed by the language model")
+        FAQ = "faq", _("answered from the FAQ")
+        STAFF = "staff", _("handed to staff")
+        NOT_UNDERSTOOD = "not_understood", _("not understood")
+        MODEL_REQUEST = "model_request", _("requests to the language model")
+        MODEL_FAILED = "model_failed", _("language model failures")
+
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    count = models.PositiveIntegerField(_("count"), default=0)
+
+    class Meta:
+        db_table = "bot_daily_counts"
+        verbose_name = _("daily bot count")
+        verbose_name_plural = _("daily bot counts")
+        constraints = [
+            models.UniqueConstraint(fields=["day", "kind"], name="uq_bot_daily_counts_day_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind}: {self.count}"

@@ -12,6 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from messaging import services
+from messaging.bot import assisted
 from messaging.models import SandboxMessage
 from messaging.whatsapp import cloud_api, sandbox
 
@@ -115,7 +116,8 @@ class Chat:
             item["from_user_id"] = contact["user_id"] = self.user_id
         message = cloud_api.parse_message(item, [contact], {})
         assert message.problem is None, message.problem
-        rows = services.record_inbound_message(message=message)
+        model = assisted.ask_model(message=message)  # as the worker does, before the transaction
+        rows = services.record_inbound_message(message=message, model=model)
         self.replies = [Reply(row.payload or {}) for row in rows]
         return self.replies
 

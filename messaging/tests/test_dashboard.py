@@ -352,3 +352,31 @@ def test_queue_card_counts_inbound_messages_being_retried(staff_client):
     assert dashboard.queue_health().retrying == 1
     card = staff_client.get(DASHBOARD_URL).content.decode().split('id="queue-health"')[1]
     assert "1 being retried" in card.split('id="send-health"')[0]
+
+
+def test_dashboard_shows_how_texts_were_placed_per_day(staff_client):
+    from messaging.bot.assisted import count_text
+    from messaging.models import BotDailyCount
+
+    kinds = BotDailyCount.Kind
+    for kind, times in [(kinds.RULES, 6), (kinds.MODEL, 2), (kinds.FAQ, 1), (kinds.STAFF, 1)]:
+        for _ in range(times):
+            count_text(day=TODAY, kind=kind)
+    count_text(day=TODAY, kind=kinds.MODEL_FAILED)
+    count_text(day=TODAY, kind=kinds.MODEL_REQUEST)  # the budget, not a text
+    count_text(day=TODAY - dt.timedelta(days=1), kind=kinds.NOT_UNDERSTOOD)
+    count_text(day=TODAY - dt.timedelta(days=7), kind=kinds.RULES)  # a week ago: not shown
+    response = staff_client.get(DASHBOARD_URL)
+    rows = response.context["understanding"]
+    assert [r.day for r in rows][:2] == [TODAY, TODAY - dt.timedelta(days=1)]
+    assert len(rows) == 7
+    today, yesterday = rows[0], rows[1]
+    assert (today.rules, today.model, today.faq, today.staff) == (6, 2, 1, 1)
+    assert (today.texts, today.placed_percent, today.model_failed) == (10, 90, 1)
+    assert (yesterday.texts, yesterday.placed_percent) == (1, 0)
+    assert rows[2].placed_percent is None
+    content = response.content.decode()
+    assert "How the bot understood texts" in content
+    assert "(1 failed)" in content
+    assert "The language model is off" in content
+    assert sum(r.texts for r in rows) == 11

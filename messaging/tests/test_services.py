@@ -311,10 +311,10 @@ def test_a_message_no_retry_can_handle_fails_at_once_and_holds_nothing_back(grap
     attempt: the customer's later messages are not held for minutes of retries."""
     real_reply_to = services.reply_to
 
-    def reply_to(message, *, customer):
+    def reply_to(message, *, customer, **options):
         if message.id == "wamid.POISON":
             Customer.objects.filter(pk=customer.pk).update(age=-5)  # refused by a check
-        return real_reply_to(message, customer=customer)
+        return real_reply_to(message, customer=customer, **options)
 
     monkeypatch.setattr(services, "reply_to", reply_to)
     store(message_body("wamid.POISON", "966500000001", at=NOW - dt.timedelta(seconds=5)))

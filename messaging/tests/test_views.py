@@ -184,3 +184,71 @@ def test_a_body_nested_deeper_than_the_stack_is_a_400_not_a_500(post_webhook):
     assert response.status_code == 400
     assert "nested too deeply" in response.json()["error"]
     assert not InboundMessage.objects.exists()
+
+
+# ---------------------------------------------------------------------------- the fake model
+FAKE_MODEL = "/sandbox/llm/v1/chat/completions"
+KEY = {"authorization": "Bearer sandbox"}
+FAKE_MODEL_REQUEST = {
+    "model": "sandbox",
+    "messages": [
+        {
+            "role": "system",
+            "content": "Today is 2026-11-22 (Sunday).\nServices (id: name): 4: X-ray",
+        },
+        {"role": "user", "content": "an xray at 16:30"},
+    ],
+}
+
+
+def test_the_sandbox_fake_model_answers_with_json_schema_content(client, settings):
+    settings.WHATSAPP_SANDBOX = True
+    body = {**FAKE_MODEL_REQUEST, "response_format": {"type": "json_schema"}}
+    response = client.post(
+        FAKE_MODEL, json.dumps(body), content_type="application/json", headers=KEY
+    )
+    assert response.status_code == 200
+    reading = json.loads(response.json()["choices"][0]["message"]["content"])
+    assert reading["intent"] == "book"
+    assert reading["time"] == "16:30"
+
+
+def test_the_sandbox_fake_model_answers_a_tool_call(client, settings):
+    settings.WHATSAPP_SANDBOX = True
+    body = {**FAKE_MODEL_REQUEST, "tools": [{"type": "function"}]}
+    response = client.post(
+        FAKE_MODEL, json.dumps(body), content_type="application/json", headers=KEY
+    )
+    [call] = response.json()["choices"][0]["message"]["tool_calls"]
+    assert json.loads(call["function"]["arguments"])["intent"] == "book"
+
+
+@pytest.mark.parametrize("body", ["not json", "[]", "{}"])
+def test_the_sandbox_fake_model_refuses_a_malformed_request(client, settings, body):
+    settings.WHATSAPP_SANDBOX = True
+    response = client.post(FAKE_MODEL, body, content_type="application/json", headers=KEY)
+    assert response.status_code == 400
+
+
+def test_the_sandbox_fake_model_wants_the_key(client, settings):
+    settings.WHATSAPP_SANDBOX = True
+    settings.LLM_API_KEY = "sandbox"
+    body = json.dumps(FAKE_MODEL_REQUEST)
+    for headers in [{}, {"authorization": "Bearer wrong"}, {"authorization": "Basic sandbox"}]:
+        response = client.post(FAKE_MODEL, body, content_type="application/json", headers=headers)
+        assert response.status_code == 401
+    assert (
+        client.post(FAKE_MODEL, body, content_type="application/json", headers=KEY).status_code
+        == 200
+    )
+
+
+def test_the_sandbox_fake_model_is_only_there_with_the_sandbox(client, settings):
+    settings.WHATSAPP_SANDBOX = False
+    body = json.dumps(FAKE_MODEL_REQUEST)
+    assert (
+        client.post(FAKE_MODEL, body, content_type="application/json", headers=KEY).status_code
+        == 404
+    )
+    settings.WHATSAPP_SANDBOX = True
+    assert client.get(FAKE_MODEL).status_code == 405
