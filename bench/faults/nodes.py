@@ -48,7 +48,7 @@ PORTS = {"A": 8071, "B": 8072}
 GRAPH_PORT = 8073
 SECRET = "nodes-app-secret"  # noqa: S105 (signs the run's own webhooks)
 PHONE_NUMBER_ID = "100000000000001"
-SEND_RATE = 20  # WHATSAPP_MAX_MESSAGES_PER_SECOND: low, so the shared limiter is exercised
+SEND_RATE = 10  # WHATSAPP_MAX_MESSAGES_PER_SECOND: below the demand, so the limiter is held
 CLAIM_TIMEOUT = 10
 SECTION = "several nodes"
 
@@ -461,6 +461,20 @@ def main() -> None:
         connections.close_all()
         for node in nodes:
             node.start()
+        connections_seen: list[int] = []
+        sampling = threading.Event()
+
+        def sample_connections() -> None:
+            import psycopg
+
+            with psycopg.connect(common.database_url(server, "postgres"), autocommit=True) as db:
+                while not sampling.wait(1):
+                    row = db.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [DB]
+                    ).fetchone()
+                    connections_seen.append(row[0] if row else 0)
+
+        threading.Thread(target=sample_connections, daemon=True).start()
         load = Load(nodes, graph, rate=args.rate, prefix="96658")
         statuses = threading.Thread(target=load.statuses, daemon=True)
         statuses.start()
@@ -476,6 +490,7 @@ def main() -> None:
         settle = wait_until_done(240, load.sent, args.reminders)
         time.sleep(3)  # the last statuses
         load.stopping.set()
+        sampling.set()
         statuses.join(timeout=30)
         result = {
             "nodes": 2,
@@ -484,6 +499,7 @@ def main() -> None:
             f"node A killed (-9) at s {killed_at}, down s": args.down,
             "seconds to settle after the load": round(settle),
             **outcome(graph, load, args.reminders, kills=1),
+            "PostgreSQL connections, most at once (both nodes)": max(connections_seen, default=0),
         }
     finally:
         for node in nodes:
@@ -516,7 +532,8 @@ def write_results(result: dict[str, Any], load_before: str, seconds: float, args
             "SIGKILL (gunicorn master, workers and the whole qcluster) and restarted. The fake "
             "Graph API is local. Baseline: one node, one worker killed 20 times "
             '("faults", kill -9: 3 duplicate sends, max 9 sends in one second at a limit of '
-            "20).",
+            f"20). Here the limit is {SEND_RATE}/s, below the demand (replies plus the reminder "
+            "burst), so both nodes' senders wait on the shared counter.",
             "",
             fence + "json",
             json.dumps(result, indent=2, ensure_ascii=False),
