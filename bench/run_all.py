@@ -26,6 +26,7 @@ SUITE: list[tuple[str, list[str], int]] = [
     ("drain", [str(BENCH / "bench_drain.py")], 420),
     ("admin", [str(BENCH / "bench_admin.py")], 420),
     ("inbox", [str(BENCH / "bench_inbox.py"), "--runs", "100"], 300),
+    ("sweep", [str(BENCH / "bench_sweep.py")], 300),
     ("faults", [str(BENCH / "faults" / "run_faults.py")], 900),
     ("nodes", [str(BENCH / "faults" / "nodes.py")], 600),
 ]

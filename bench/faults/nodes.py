@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import common
 
 DB = "clinic_bench_nodes"
-PORTS = {"A": 8071, "B": 8072}
+PORTS = {"A": 8071, "B": 8072, "soak": 8074}
 GRAPH_PORT = 8073
 SECRET = "nodes-app-secret"  # noqa: S105 (signs the run's own webhooks)
 PHONE_NUMBER_ID = "100000000000001"
@@ -141,10 +141,10 @@ def env_for(url: str, port: int, **extra: str) -> dict[str, str]:
 class Node:
     """One machine's share: a gunicorn and a qcluster, each in its own process group."""
 
-    def __init__(self, name: str, url: str, gunicorn_workers: int = 2) -> None:
+    def __init__(self, name: str, url: str, gunicorn_workers: int = 2, **extra: str) -> None:
         self.name = name
         self.port = PORTS[name]
-        self.env = env_for(url, self.port)
+        self.env = env_for(url, self.port, **extra)
         self.gunicorn_workers = gunicorn_workers
         self.processes: list[subprocess.Popen[bytes]] = []
         out = common.ROOT / "bench" / "out"  # git-ignored
@@ -158,19 +158,22 @@ class Node:
     def start(self) -> None:
         web = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
                "--workers", str(self.gunicorn_workers), "--log-level", "warning"]  # fmt: skip
-        worker = [sys.executable, "manage.py", "qcluster"]
-        self.processes = [
-            subprocess.Popen(
-                command,
-                cwd=common.ROOT,
-                env=self.env,
-                start_new_session=True,
-                stdout=self.log,
-                stderr=self.log,
-            )
-            for command in (web, worker)
-        ]
+        self.processes = [self._spawn(web), self._spawn(self.WORKER)]
         wait_for_port(self.port)
+
+    WORKER = (sys.executable, "manage.py", "qcluster")
+
+    def _spawn(self, command: list[str] | tuple[str, ...]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, cwd=common.ROOT, env=self.env, start_new_session=True,
+                                stdout=self.log, stderr=self.log)  # fmt: skip
+
+    def restart_worker(self) -> None:
+        """SIGKILL the whole qcluster (sentinel, workers, monitor, pusher) and start another."""
+        worker = self.processes[1]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        self.processes[1] = self._spawn(self.WORKER)
 
     def kill(self) -> None:
         """SIGKILL to every process of the node at once (a machine that lost its power)."""
@@ -248,6 +251,7 @@ class Load:
         self.refused = 0
         self.status_webhooks = 0
         self.ack_ms: list[tuple[float, float]] = []  # (when, milliseconds)
+        self.posted: dict[str, float] = {}  # customer -> when the message was first posted
         self.stopping = threading.Event()
         self.lock = threading.Lock()
 
@@ -276,6 +280,7 @@ class Load:
         while time.monotonic() - started < seconds and not self.stopping.is_set():
             wa_id = f"{self.prefix}{n:07d}"
             raw, signature = signed(_message_body(wa_id, n, timezone.now()))
+            self.posted[wa_id] = time.time()
             thread = threading.Thread(target=self._deliver, args=(raw, signature, n))
             thread.start()
             threads.append(thread)
@@ -286,14 +291,20 @@ class Load:
         for thread in threads:
             thread.join()
 
-    def statuses(self) -> None:
+    def statuses(self, per_webhook: int = 20, unknown_every: int = 0) -> None:
+        """Post delivered + read for each send, `per_webhook` sends a webhook; with
+        `unknown_every`, also one status of a message the app never sent per that many sends."""
         from django.utils import timezone
 
-        turn = 0
+        turn = unknown = 0
         while not self.stopping.wait(0.5):
             issued = self.graph.take_issued()
-            for start in range(0, len(issued), 20):
-                chunk = issued[start : start + 20]
+            if unknown_every:
+                extra = len(issued) // unknown_every
+                issued += [(f"wamid.ELSEWHERE{unknown + i}", "966500000000") for i in range(extra)]
+                unknown += extra
+            for start in range(0, len(issued), per_webhook):
+                chunk = issued[start : start + per_webhook]
                 stamp = str(int(timezone.now().timestamp()))
                 items = [
                     {"id": wamid, "status": status, "timestamp": stamp, "recipient_id": to}
@@ -331,9 +342,7 @@ def prepare(reminders: int) -> None:
     from django.utils import timezone
     from django_q.models import Schedule
 
-    from customers.models import Customer
     from reservations.demo import seed_schedule
-    from reservations.models import Reservation
 
     seed_schedule()
     call_command("setup_schedules", stdout=io.StringIO())
@@ -341,14 +350,26 @@ def prepare(reminders: int) -> None:
     Schedule.objects.filter(func="messaging.tasks.send_reminders").update(
         next_run=timezone.now() + dt.timedelta(seconds=20)  # after the first planning
     )
-    days, day = [], timezone.localdate()
+    add_visits(reminders)
+
+
+def add_visits(count: int, prefix: str = "96657") -> None:
+    """`count` visits in the next open days (16:00 and 16:30), each of a new customer: each is
+    due a reminder at once under env_for's REMINDER_HOURS_BEFORE."""
+    from django.utils import timezone
+
+    from customers.models import Customer
+    from reservations.models import Reservation
+
+    days: list[dt.date] = []
+    day = timezone.localdate()
     while len(days) < 3:
         day += dt.timedelta(days=1)
         if day.weekday() != 4:  # the demo clinic closes on Fridays; 16:00-17:00 open otherwise
             days.append(day)
     slots = [(d, dt.time(16, 0)) for d in days] + [(d, dt.time(16, 30)) for d in days]
-    for n in range(reminders):
-        customer = Customer.objects.create(wa_id=f"96657{n:07d}", customer_name=f"Reminded {n}")
+    for n in range(count):
+        customer = Customer.objects.create(wa_id=f"{prefix}{n:07d}", customer_name=f"Reminded {n}")
         date, slot = slots[n % len(slots)]
         Reservation.objects.create(customer=customer, date=date, time_slot=slot)
 
@@ -369,7 +390,9 @@ def wait_until_done(deadline_s: float, expected_messages: int, reminders: int) -
     return time.monotonic() - started
 
 
-def outcome(graph: FakeGraph, load: Load, reminders: int, kills: int) -> dict[str, Any]:
+def outcome(
+    graph: FakeGraph, load: Load, reminders: int, kills: int, rate: int = SEND_RATE
+) -> dict[str, Any]:
     from messaging.models import Conversation, InboundMessage, Reminder
 
     inbound = InboundMessage.objects.filter(message_id__startswith="wamid.NODES")
@@ -410,7 +433,7 @@ def outcome(graph: FakeGraph, load: Load, reminders: int, kills: int) -> dict[st
         "sends at the Graph API": len(graph.sends),
         "duplicate sends": duplicates,
         "kills": kills,
-        "send rate limit /s": SEND_RATE,
+        "send rate limit /s": rate,
         "max sends in one second": busiest,
         "sends/s over the busy seconds": round(len(graph.sends) / max(1, len(per_second)), 1),
         "webhook ack ms p50/p99": [
@@ -427,7 +450,7 @@ def outcome(graph: FakeGraph, load: Load, reminders: int, kills: int) -> dict[st
         and result["reminders sent (rows)"] == reminders
         and len(reminder_sends) == reminders
         and duplicates <= kills
-        and busiest <= SEND_RATE
+        and busiest <= rate
     )
     return result
 

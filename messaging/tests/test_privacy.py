@@ -112,6 +112,23 @@ def test_delete_mode_removes_old_rows(settings):
 
 
 @time_machine.travel(NOW, tick=False)
+def test_old_statuses_set_aside_as_unmatched_are_deleted_too(settings):
+    settings.CONVERSATION_RETENTION_DAYS = 365
+    settings.CONVERSATION_RETENTION_MODE = "delete"
+    for wamid, unmatched_at in (("wamid.ELSEWHERE", OLD), ("wamid.WAITING", None)):
+        StatusUpdate.objects.create(
+            wa_message_id=wamid,
+            status="delivered",
+            recipient_id="966500000001",
+            payload="{}",
+            created_at=OLD,
+            unmatched_at=unmatched_at,
+        )
+    assert privacy.apply_retention().statuses == 1
+    assert list(StatusUpdate.objects.values_list("wa_message_id", flat=True)) == ["wamid.WAITING"]
+
+
+@time_machine.travel(NOW, tick=False)
 def test_zero_days_keeps_everything(settings):
     settings.CONVERSATION_RETENTION_DAYS = 0
     history(CustomerFactory())
