@@ -18,7 +18,7 @@ help:
 	@echo "make test-redis  the broker tests with django-q2 on Redis (REDIS_URL, default db 15)"
 	@echo "make lint   ruff check, ruff format --check, mypy"
 	@echo "make bench-slots  time available_slots on 50,000 reservations (DATABASE_URL=postgres://...)"
-	@echo "make bench  every benchmark and fault run on PostgreSQL -> bench/RESULTS.md (~15 min)"
+	@echo "make bench  every benchmark and fault run on PostgreSQL -> bench/RESULTS.md (~20 min)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

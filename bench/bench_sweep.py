@@ -108,6 +108,7 @@ def main() -> None:
         connections.close_all()
         common.recreate_database(server, DB, drop_only=True)
     print(json.dumps(results, indent=2))
+    os.environ["DATABASE_URL"] = server  # for common.machine(): the run's database is gone
     fence = "```"
     common.write_section(
         SECTION,

@@ -157,6 +157,7 @@ def main() -> None:
         graph.server.shutdown()
         connections.close_all()
         common.recreate_database(server, DB, drop_only=True)
+    os.environ["DATABASE_URL"] = server  # for common.machine(): the run's database is gone
     print(json.dumps(result, indent=2))
     if not args.no_write:
         write_results(result, load_before, args)
