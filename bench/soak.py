@@ -20,6 +20,7 @@ Writes the "soak" section of bench/RESULTS.md and prints the JSON.
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import threading
@@ -96,6 +97,7 @@ def main() -> None:
     parser.add_argument("--send-rate", type=int, default=80, help="sends/s (Meta's default)")
     parser.add_argument("--no-write", action="store_true", help="print only (no RESULTS.md)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the node on the way out
     server = common.server_url()
     url = common.recreate_database(server, DB)
     extra = {
@@ -183,16 +185,18 @@ def summarise(
     replies = [(load.posted[to], (at - load.posted[to]) * 1000) for to, at in first_reply.items()]
     acks = per_minute(load.ack_ms, started)
     reply_ms = per_minute(replies, started)
+    posted = per_minute([(at, 1.0) for at in load.posted.values()], started)
     memory: dict[int, dict[str, Any]] = {}
     for sample in sampler.samples:  # the minute's last sample
         memory[sample["minute"]] = sample
     minutes = []
-    for minute in sorted(set(acks) | set(reply_ms) | set(memory)):
-        sample = memory.get(minute, {})
+    for minute in sorted(memory):  # the load's minutes, then the settling ones
+        sample = memory[minute]
         minutes.append(
             {
                 "minute": minute,
-                "messages": len(reply_ms.get(minute, [])),
+                "messages posted": len(posted.get(minute, [])),
+                "of them answered": len(reply_ms.get(minute, [])),
                 "ack ms p50/p99": [p(acks.get(minute, []), 0.5), p(acks.get(minute, []), 0.99)],
                 "reply ms p50/p99": [
                     p(reply_ms.get(minute, []), 0.5),
@@ -222,14 +226,16 @@ def summarise(
 
 def write_results(result: dict[str, Any], load_before: str, args: Any) -> None:
     rows = [
-        "| minute | messages | ack p50 / p99 ms | reply p50 / p99 ms | gunicorn RSS MiB "
-        "(master; workers) | qcluster RSS MiB (each process) | postgres backends PSS MiB |",
+        "| minute | messages posted (answered) | webhook ack p50 / p99 ms | reply p50 / p99 ms "
+        "| gunicorn RSS MiB (master; workers) | qcluster RSS MiB (each process) "
+        "| postgres backends PSS MiB |",
         "|---|---|---|---|---|---|---|",
     ]
     for m in result["per minute"]:
         master, workers = m["RSS MiB gunicorn master / workers"]
         rows.append(
-            f"| {m['minute']} | {m['messages']} | {m['ack ms p50/p99'][0]} / "
+            f"| {m['minute']} | {m['messages posted']} ({m['of them answered']}) | "
+            f"{m['ack ms p50/p99'][0]} / "
             f"{m['ack ms p50/p99'][1]} | {m['reply ms p50/p99'][0]} / {m['reply ms p50/p99'][1]}"
             f" | {master}; {', '.join(map(str, workers))} | "
             f"{', '.join(map(str, m['RSS MiB qcluster processes']))} | "
@@ -251,8 +257,9 @@ def write_results(result: dict[str, Any], load_before: str, args: Any) -> None:
             "message per 20 sends; a burst of "
             f"{args.reminders} reminders due at second {args.burst_at:g}; the whole qcluster "
             f"killed with SIGKILL and restarted every {args.kill_every:g} s. The minute's "
-            "figures are those of the messages posted in it; memory is the minute's last "
-            "sample (every 10 s). "
+            "latencies are those of the messages posted in it (ack: every webhook, statuses "
+            "too); memory is the minute's last sample (every 10 s); after the load, the "
+            "minutes of settling. "
             "Baseline: the reply latency at 10 msg/s on an idle machine (summary, row 4: p50 "
             "106 ms, p95 161 ms).",
             "",

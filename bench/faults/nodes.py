@@ -464,6 +464,7 @@ def main() -> None:
     parser.add_argument("--down", type=float, default=10, help="seconds node A stays dead")
     parser.add_argument("--no-write", action="store_true", help="print only (no RESULTS.md)")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the nodes on the way out
     server = common.server_url()
     url = common.recreate_database(server, DB)
     os.environ.update(env_for(url, PORTS["A"]))
