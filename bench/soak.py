@@ -130,7 +130,7 @@ def main() -> None:
             target=load.statuses, kwargs={"per_webhook": 5, "unknown_every": 20}, daemon=True
         )
         statuses.start()
-        messages = threading.Thread(target=load.messages, args=(seconds,))
+        messages = threading.Thread(target=load.messages, args=(seconds,), daemon=True)
         messages.start()
         kills, burst_done = 0, False
         next_kill = started + args.kill_every

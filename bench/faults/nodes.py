@@ -502,7 +502,7 @@ def main() -> None:
         load = Load(nodes, graph, rate=args.rate, prefix="96658")
         statuses = threading.Thread(target=load.statuses, daemon=True)
         statuses.start()
-        messages = threading.Thread(target=load.messages, args=(args.seconds,))
+        messages = threading.Thread(target=load.messages, args=(args.seconds,), daemon=True)
         messages.start()
         time.sleep(args.kill_at)
         nodes[0].kill()
