@@ -151,7 +151,7 @@ def test_the_task_queues_itself_again_when_its_time_is_up(settings, monkeypatch,
     settings.CONVERSATION_RETENTION_DAYS = 365
     ConversationFactory.create_batch(3, created_at=OLD)
     real = privacy.apply_retention
-    monkeypatch.setattr(privacy, "apply_retention", lambda: real(batch_size=1, max_seconds=-1))
+    monkeypatch.setattr(privacy, "apply_retention", lambda **_: real(batch_size=1, max_seconds=-1))
     assert tasks.apply_retention().endswith("(more to do)")
     assert task_queue.funcs() == ["messaging.tasks.apply_retention"]  # the next round
     monkeypatch.setattr(privacy, "apply_retention", real)
