@@ -150,8 +150,9 @@ def main() -> None:
         load.stopping.set()
         sampler.stopping.set()
         statuses.join(timeout=30)
+        # Each kill takes the qcluster's 3 workers down at once: up to one resend per worker.
         check = nodes.outcome(
-            graph, load, args.reminders if burst_done else 0, kills, rate=args.send_rate
+            graph, load, args.reminders if burst_done else 0, kills * 3, rate=args.send_rate
         )
         result = summarise(args, load, graph, sampler, started, kills, settle, check)
     finally:
