@@ -9,16 +9,17 @@ PORT ?= 8000
 export HOST PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-redis lint check migrate demo clean bench-slots bench
+.PHONY: help run test test-browser test-redis lint check migrate demo clean bench-slots bench
 
 help:
 	@echo "make run    start web + worker on http://$(HOST):$(PORT) (embedded SQLite, demo data)"
 	@echo "make test   run the whole test suite (DATABASE_URL picks the database; SQLite without it)"
+	@echo "make test-browser  the browser tests (Playwright + Debian's chromium: apt-get install chromium)"
 	@echo "make test-redis  the broker tests with django-q2 on Redis (REDIS_URL, default db 15)"
 	@echo "make lint   ruff check, ruff format --check, mypy"
 	@echo "make bench-slots  time available_slots on 50,000 reservations (DATABASE_URL=postgres://...)"
 	@echo "make bench BENCH_ARGS=\"--only resources\"  free starts and booking with practitioners"
-	@echo "make bench  every benchmark and fault run on PostgreSQL -> bench/RESULTS.md (~15 min)"
+	@echo "make bench  every benchmark and fault run on PostgreSQL -> bench/RESULTS.md (~20 min)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +51,13 @@ run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.installed-dev .env
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The tests marked `browser`: a real chromium (Debian's, never a downloaded one; CHROMIUM_PATH
+# picks another) on a live server. `make test` skips them, saying why, without chromium or
+# Playwright; here a missing browser is an error.
+test-browser: $(VENV)/.installed-dev .env
+	BROWSER_TESTS=required $(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 # The tests marked `broker` with django-q2 on Redis; each run takes a queue of its own there.
 # Skipped, saying why, when no Redis answers. With DATABASE_URL=postgres://... for the worker tests.

@@ -1,10 +1,13 @@
-"""Shared fixtures. Tests marked `postgres` run only when DATABASE_URL points at PostgreSQL.
+"""Shared fixtures. Tests marked `postgres` run only when DATABASE_URL points at PostgreSQL;
+tests marked `browser` only where Playwright and chromium are installed (`make test-browser`).
 
 With REDIS_URL set (`make test-redis`, CI's Redis pass) django-q2 uses Redis: the run takes a
 queue of its own there, and every test is skipped, with the reason, if no Redis answers.
 """
 
+import importlib.util
 import os
+import shutil
 
 import pytest
 from django.conf import settings
@@ -17,10 +20,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "postgres" in item.keywords:
                 item.add_marker(skip)
+    if any("browser" in item.keywords for item in items) and (problem := browser_problem()):
+        if os.environ.get("BROWSER_TESTS") == "required":  # `make test-browser`, CI
+            raise pytest.UsageError(f"the browser tests cannot run: {problem}")
+        skip = pytest.mark.skip(reason=f"browser test: {problem}")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
     if "redis" in settings.Q_CLUSTER and (problem := redis_problem()):
         skip = pytest.mark.skip(reason=f"the Redis pass needs Redis at REDIS_URL: {problem}")
         for item in items:
             item.add_marker(skip)
+
+
+def chromium_path() -> str:
+    """Debian's chromium (`apt-get install chromium`), or CHROMIUM_PATH: never a downloaded one."""
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def browser_problem() -> str | None:
+    """None if the browser tests can run, else what is missing."""
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright for Python is not installed (pip install -e '.[dev]')"
+    if not os.access(chromium_path(), os.X_OK):
+        return f"no chromium at {chromium_path()} (apt-get install chromium, or set CHROMIUM_PATH)"
+    return None
 
 
 def redis_problem() -> str | None:

@@ -5,7 +5,7 @@
 Each script creates and drops its own throwaway database on that server (never the one the URL
 names) and writes its own section with the machine, the date, the load average and every figure
 beside its raw baseline. --only picks some (e.g. --only intake,drain); --skip leaves some out.
-About 12-15 minutes on 2 shared vCPUs.
+About 17-20 minutes on 2 shared vCPUs.
 """
 
 import argparse
@@ -27,7 +27,9 @@ SUITE: list[tuple[str, list[str], int]] = [
     ("drain", [str(BENCH / "bench_drain.py")], 420),
     ("admin", [str(BENCH / "bench_admin.py")], 420),
     ("inbox", [str(BENCH / "bench_inbox.py"), "--runs", "100"], 300),
+    ("sweep", [str(BENCH / "bench_sweep.py")], 300),
     ("faults", [str(BENCH / "faults" / "run_faults.py")], 900),
+    ("nodes", [str(BENCH / "faults" / "nodes.py")], 600),
 ]
 
 

@@ -129,6 +129,10 @@ else:
     _db.setdefault("OPTIONS", {})["prepare_threshold"] = (
         5 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
     )
+    # The CSV export streams through a server-side cursor, which lives across statements: a
+    # pooler in transaction mode (PgBouncer) may hand the next FETCH to another server
+    # connection. There, set DATABASE_SERVER_SIDE_CURSORS=false (Django then reads in chunks).
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = not env.bool("DATABASE_SERVER_SIDE_CURSORS", default=True)
     _db.setdefault("TEST", {})["NAME"] = env.str("TEST_DATABASE_NAME", default=None)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

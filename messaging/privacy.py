@@ -67,7 +67,10 @@ def apply_retention(*, batch_size: int = 1000, max_seconds: float = 30) -> Reten
     inbound = InboundMessage.objects.filter(
         status=InboundMessage.Status.DONE, created_at__lt=cutoff
     )
-    statuses = StatusUpdate.objects.filter(applied_at__isnull=False, created_at__lt=cutoff)
+    # Applied, or set aside with no message to apply to (they would otherwise be kept for ever).
+    statuses = StatusUpdate.objects.filter(
+        Q(applied_at__isnull=False) | Q(unmatched_at__isnull=False), created_at__lt=cutoff
+    )
     if not delete:  # rows already anonymised are not selected again
         conversation = conversation.exclude(Q(message="") & Q(payload__isnull=True))
         inbound = inbound.exclude(payload="")

@@ -4,6 +4,7 @@ Each takes ids or nothing, and calls one service; the database rows are the sour
 lost task loses nothing (the sweep finds the work again).
 """
 
+from django.conf import settings
 from django_q.tasks import async_task
 
 from messaging import events, privacy, services
@@ -14,8 +15,15 @@ from messaging.reminders.sending import send_due_reminders
 from messaging.whatsapp import delivery, sandbox
 
 
+def time_budget() -> float:
+    """Seconds a long task works before leaving the rest to a fresh one: half of Q_TIMEOUT, at
+    most 30. django-q2 kills a task at Q_TIMEOUT, and a worker killed mid-send sends that
+    reply again: with Q_TIMEOUT=20 a fixed 30 s drain was killed in every backlog."""
+    return min(30.0, settings.Q_CLUSTER["timeout"] / 2)
+
+
 def drain_inbound() -> str:
-    result = services.drain_inbound_queue(max_seconds=30)  # well inside Q_TIMEOUT
+    result = services.drain_inbound_queue(max_seconds=time_budget())
     if result.more:
         async_task("messaging.tasks.drain_inbound")
     return str(result)
@@ -58,7 +66,7 @@ def send_reminders() -> str:
 
 
 def apply_retention() -> str:
-    result = privacy.apply_retention()
+    result = privacy.apply_retention(max_seconds=time_budget())
     if result.more:
         async_task("messaging.tasks.apply_retention")
     return str(result)

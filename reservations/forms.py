@@ -68,7 +68,9 @@ class CancelForm(forms.Form):
 
 class AttendanceForm(forms.Form):
     attendance = forms.ChoiceField(
-        label=_("Attendance"), choices=[("", _("unknown")), *Reservation.Attendance.choices]
+        label=_("Attendance"),
+        choices=[("", _("unknown")), *Reservation.Attendance.choices],
+        required=False,  # "" clears it (the Undo button)
     )
 
 

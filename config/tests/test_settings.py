@@ -206,6 +206,25 @@ def test_check_warns_when_the_sandbox_graph_api_is_on_another_port():
     assert "messaging.W010" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    ("env", "prepare", "no_cursors"),
+    [
+        ({}, "5", "False"),
+        (
+            {"DATABASE_PREPARED_STATEMENTS": "false", "DATABASE_SERVER_SIDE_CURSORS": "false"},
+            "None",
+            "True",
+        ),
+    ],
+    ids=["direct", "pgbouncer-transaction-mode"],
+)
+def test_postgresql_behind_a_transaction_pooler(env, prepare, no_cursors):
+    env = {"DATABASE_URL": "postgres://clinic@127.0.0.1:6432/clinic", **env}
+    db = "DATABASES['default']"
+    assert settings_value(f"{db}['OPTIONS']['prepare_threshold']", env) == prepare
+    assert settings_value(f"{db}['DISABLE_SERVER_SIDE_CURSORS']", env) == no_cursors
+
+
 def test_redis_url_puts_django_q_on_redis():
     env = {**PRODUCTION_ENV, "REDIS_URL": "redis://127.0.0.1:6379/15"}
     code = (

@@ -261,8 +261,14 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(StatusUpdate)
 class StatusUpdateAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "wa_message_id", "status", "error_code", "applied_at"]
-    list_filter = ["status", ("applied_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "created_at", "wa_message_id", "status", "error_code", "applied_at", "unmatched_at"
+    ]  # fmt: skip
+    list_filter = [
+        "status",
+        ("applied_at", admin.EmptyFieldListFilter),
+        ("unmatched_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["=wa_message_id", "=recipient_id"]
     ordering = ["-created_at", "-id"]
 

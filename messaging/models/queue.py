@@ -111,12 +111,20 @@ class StatusUpdateQuerySet(models.QuerySet["StatusUpdate"]):
     def unapplied(self) -> "StatusUpdateQuerySet":
         return self.filter(applied_at__isnull=True)
 
+    def to_sweep(self) -> "StatusUpdateQuerySet":
+        """Unapplied and not set aside as unmatched: what the status task and the sweep read."""
+        return self.filter(applied_at__isnull=True, unmatched_at__isnull=True)
+
 
 class StatusUpdate(models.Model):
     """A delivery status from a webhook, stored before it is applied to its outbound message.
 
     A status may arrive before the send that caused it has recorded its WhatsApp id; it then
-    waits here (unapplied) until the sender or the sweep applies it.
+    waits here (unapplied) until the sender or the sweep applies it. One whose message is still
+    unknown when it is STATUS_UNMATCHED_AFTER old (the number's other apps, an erased customer, a
+    send whose worker died before recording Meta's id) is marked `unmatched_at` by the sweep and
+    not read by sweeps again, so they cost the sweep nothing as they pile up; a send that records
+    its id later still applies it (`apply_status_updates(wa_message_ids=...)`).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -129,6 +137,7 @@ class StatusUpdate(models.Model):
     payload = models.TextField(_("payload (raw JSON)"))
     created_at = models.DateTimeField(_("received"), default=timezone.now, db_default=Now())
     applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+    unmatched_at = models.DateTimeField(_("no message found"), null=True, blank=True)
 
     objects = StatusUpdateQuerySet.as_manager()
 
@@ -140,8 +149,8 @@ class StatusUpdate(models.Model):
         indexes = [
             Index(
                 fields=["created_at"],
-                condition=models.Q(applied_at__isnull=True),
-                name="idx_whatsapp_status_updates_unapplied",
+                condition=models.Q(applied_at__isnull=True, unmatched_at__isnull=True),
+                name="idx_whatsapp_status_updates_sweep",
             ),
         ]
         constraints = [

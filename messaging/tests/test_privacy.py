@@ -112,6 +112,23 @@ def test_delete_mode_removes_old_rows(settings):
 
 
 @time_machine.travel(NOW, tick=False)
+def test_old_statuses_set_aside_as_unmatched_are_deleted_too(settings):
+    settings.CONVERSATION_RETENTION_DAYS = 365
+    settings.CONVERSATION_RETENTION_MODE = "delete"
+    for wamid, unmatched_at in (("wamid.ELSEWHERE", OLD), ("wamid.WAITING", None)):
+        StatusUpdate.objects.create(
+            wa_message_id=wamid,
+            status="delivered",
+            recipient_id="966500000001",
+            payload="{}",
+            created_at=OLD,
+            unmatched_at=unmatched_at,
+        )
+    assert privacy.apply_retention().statuses == 1
+    assert list(StatusUpdate.objects.values_list("wa_message_id", flat=True)) == ["wamid.WAITING"]
+
+
+@time_machine.travel(NOW, tick=False)
 def test_zero_days_keeps_everything(settings):
     settings.CONVERSATION_RETENTION_DAYS = 0
     history(CustomerFactory())
@@ -134,7 +151,7 @@ def test_the_task_queues_itself_again_when_its_time_is_up(settings, monkeypatch,
     settings.CONVERSATION_RETENTION_DAYS = 365
     ConversationFactory.create_batch(3, created_at=OLD)
     real = privacy.apply_retention
-    monkeypatch.setattr(privacy, "apply_retention", lambda: real(batch_size=1, max_seconds=-1))
+    monkeypatch.setattr(privacy, "apply_retention", lambda **_: real(batch_size=1, max_seconds=-1))
     assert tasks.apply_retention().endswith("(more to do)")
     assert task_queue.funcs() == ["messaging.tasks.apply_retention"]  # the next round
     monkeypatch.setattr(privacy, "apply_retention", real)

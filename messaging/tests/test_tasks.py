@@ -3,7 +3,7 @@ from django.core.management import call_command
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
 
-from messaging import services, tasks
+from messaging import privacy, services, tasks
 from messaging.management.commands.setup_schedules import SCHEDULES
 from messaging.models import InboundMessage, SandboxMessage
 from messaging.tests.factories import InboundMessageFactory
@@ -31,6 +31,32 @@ def test_drain_task_reports_what_it_did(graph):
     InboundMessageFactory(wa_id="966500000009")
     assert tasks.drain_inbound() == "1 done, 0 to retry later, 1 failed"
     assert sorted(InboundMessage.objects.values_list("status", flat=True)) == ["done", "failed"]
+
+
+@pytest.mark.parametrize(("timeout", "budget"), [(60, 30.0), (20, 10.0), (5, 2.5)])
+def test_long_tasks_stop_well_before_django_q_would_kill_them(settings, timeout, budget):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": timeout}
+    assert tasks.time_budget() == budget
+
+
+@pytest.mark.django_db
+def test_the_drain_and_retention_tasks_work_within_the_budget(settings, monkeypatch):
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "timeout": 20}
+    budgets = []
+
+    def drain(*, max_seconds):
+        budgets.append(max_seconds)
+        return services.DrainResult()
+
+    def retention(*, max_seconds):
+        budgets.append(max_seconds)
+        return privacy.RetentionResult(mode="anonymise")
+
+    monkeypatch.setattr(services, "drain_inbound_queue", drain)
+    monkeypatch.setattr(privacy, "apply_retention", retention)
+    tasks.drain_inbound()
+    tasks.apply_retention()
+    assert budgets == [10.0, 10.0]
 
 
 @pytest.mark.django_db

@@ -257,6 +257,15 @@ def test_staff_mark_a_visitor_arrived_and_return_to_the_page(staff_client):
     assert NotificationEvent.objects.filter(event_type="reservation_attendance").count() == 1
 
 
+def test_undo_clears_the_attendance(staff_client):
+    reservation = ReservationFactory(date=SUNDAY, time_slot=dt.time(8, 30))  # it is 09:00
+    staff_client.post(attendance_url(reservation), {"attendance": "no_show"})
+    response = staff_client.post(attendance_url(reservation), {"attendance": ""}, follow=True)
+    assert "attendance cleared" in response.content.decode()
+    reservation.refresh_from_db()
+    assert reservation.attendance is None
+
+
 @pytest.mark.parametrize("day", [SUNDAY, MONDAY], ids=["later-today", "tomorrow"])
 def test_attendance_before_the_appointment_starts_is_refused_with_a_message(staff_client, day):
     reservation = ReservationFactory(date=day, time_slot=dt.time(11))

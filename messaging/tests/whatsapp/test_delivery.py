@@ -128,6 +128,54 @@ def test_the_sweep_leaves_statuses_of_unknown_messages_after_a_day():
     assert StatusUpdate.objects.unapplied().count() == 1
 
 
+def test_the_sweep_sets_aside_statuses_still_unknown_after_a_while_and_reads_them_no_more():
+    apply("delivered", wamid="wamid.NEVER")
+    apply("read", wamid="wamid.YOUNG")
+    StatusUpdate.objects.filter(wa_message_id="wamid.NEVER").update(
+        created_at=timezone.now() - delivery.STATUS_UNMATCHED_AFTER - dt.timedelta(seconds=1)
+    )
+    services.sweep_queues()
+    never, young = StatusUpdate.objects.order_by("wa_message_id")
+    assert never.unmatched_at is not None
+    assert young.unmatched_at is None  # its send may not have recorded the id yet
+    assert list(StatusUpdate.objects.to_sweep()) == [young]
+
+
+def test_a_set_aside_status_is_still_applied_when_its_send_records_the_id(graph):
+    apply("delivered", wamid="wamid.GRAPH1")
+    StatusUpdate.objects.update(unmatched_at=timezone.now())
+    customer = CustomerFactory(last_inbound_at=timezone.now())
+    reply = ConversationFactory(
+        customer=customer,
+        role="assistant",
+        status="queued",
+        payload={
+            "messaging_product": "whatsapp",
+            "to": "+1",
+            "type": "text",
+            "text": {"body": "x"},
+        },
+    )
+    delivery.send_outbound_message(conversation=reply)
+    reply.refresh_from_db()
+    assert (reply.wa_message_id, reply.status) == ("wamid.GRAPH1", "delivered")
+
+
+@pytest.mark.postgres
+def test_the_sweep_reads_statuses_through_its_partial_index(django_db_setup):
+    """Unknown statuses set aside leave the index the sweep reads: its cost stays with the
+    statuses of the last minutes, however many unknown ones pile up (bench/bench_sweep.py)."""
+    from django.db import connection
+
+    query = StatusUpdate.objects.to_sweep().filter(created_at__gte=timezone.now()).order_by("id")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        sql, params = query.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "idx_whatsapp_status_updates_sweep" in plan, plan
+
+
 def test_the_status_task_walks_past_statuses_whose_message_is_unknown(monkeypatch):
     """Orphans (statuses of messages sent by another app on the number) must not hide new ones:
     the task used to look at the oldest 1,000 unapplied statuses only, for ever."""
