@@ -9,7 +9,7 @@ also guarded by the exclusion constraint of migration 0009.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -141,13 +141,14 @@ def load_busy(
             blocked_from = timezone.make_aware(datetime.combine(day, at))
             length = calendar.slot_length(day) or timedelta(minutes=IMPORTED_MINUTES)
             blocked_until = blocked_from + length
+        # All in UTC (as stored: a no-op for most rows), so comparisons skip zone lookups.
         busy.append(
             availability.Busy(
-                resource_id=resource_id or clinic or 0,
-                start=blocked_from,
-                end=blocked_until,
-                type=type_,
-                day=day,
+                resource_id or clinic or 0,
+                blocked_from.astimezone(UTC),
+                blocked_until.astimezone(UTC),
+                type_,
+                day,
             )
         )
     return BusyIndex(busy)
