@@ -103,7 +103,7 @@ def reference_service_days(calendar, service, resources, *, start, end, busy, no
         plan = calendar.plan_for(day)
         if calendar.on_vacation(day) or plan is None or not plan.hours.get(day.weekday()):
             continue
-        per_time = {}
+        per_time: dict[dt.time, list[availability.Start]] = {}
         for resource in resources:
             for at in availability.start_times(calendar, service, resource, day):
                 moment = dt.datetime.combine(day, at)
@@ -111,9 +111,16 @@ def reference_service_days(calendar, service, resources, *, start, end, busy, no
                     continue
                 per_time.setdefault(at, []).append(
                     availability.evaluate_start(
-                        calendar, service, resource, day, at, busy=busy, now=now,
-                        for_staff=for_staff, today=today,
-                    )  # fmt: skip
+                        calendar,
+                        service,
+                        resource,
+                        day,
+                        at,
+                        busy=busy,
+                        now=now,
+                        for_staff=for_staff,
+                        today=today,
+                    )
                 )
         found[day] = [availability.choose(per_time[at], busy) for at in sorted(per_time)]
     return found
@@ -131,15 +138,18 @@ def teams(draw, calendar, start, end):
                 (T(*divmod(marks[i], 60)), T(*divmod(marks[i + 1], 60)))
                 for i in range(0, len(marks), 2)
             )
-            week = {weekday: spans for weekday in range(7)}
+            week = dict.fromkeys(range(7), spans)
         off_day = start + dt.timedelta(days=draw(st.integers(0, (end - start).days)))
         off = draw(st.sampled_from([(), ((None, None),), ((T(10), T(12)),)]))
         people.append(
             ResourcePlan(
-                id=10 + n, name=draw(st.sampled_from(["Sara", "sam", "Omar"])),
-                capacity=draw(st.integers(1, 2)), is_clinic=n == 0 and draw(st.booleans()),
-                week=week, exceptions={off_day: off} if off else {},
-            )  # fmt: skip
+                id=10 + n,
+                name=draw(st.sampled_from(["Sara", "sam", "Omar"])),
+                capacity=draw(st.integers(1, 2)),
+                is_clinic=n == 0 and draw(st.booleans()),
+                week=week,
+                exceptions={off_day: off} if off else {},
+            )
         )
     items = []
     for _ in range(draw(st.integers(0, 25))):
