@@ -233,9 +233,12 @@ def start_times(
     plan = calendar.plan_for(day)
     if plan is None:
         return []
-    length, step = service.length(plan), service.step(plan)
+    return _grid(day, windows(calendar, resource, day), service.length(plan), service.step(plan))
+
+
+def _grid(day: date, spans: Iterable[Span], length: timedelta, step: timedelta) -> list[time]:
     times: list[time] = []
-    for opens, closes in windows(calendar, resource, day):
+    for opens, closes in spans:
         moment = datetime.combine(day, opens)
         last = datetime.combine(day, closes) - length
         while moment <= last:
@@ -416,11 +419,22 @@ def build_service_days(
         # ones working then: the first bookable one wins, so the rest need no verdict.
         ranked = sorted(resources, key=lambda r: _rank(busy, r.id, r.name, day))
         working: dict[time, list[ResourcePlan]] = {}
+        grids: dict[tuple[Span, ...], list[time]] = {}  # resources with equal windows share
         for resource in ranked:
-            for at in start_times(calendar, service, resource, day):
-                moment = datetime.combine(day, at)
-                if not resource.off(day, moment, moment + length):
-                    working.setdefault(at, []).append(resource)
+            spans = tuple(windows(calendar, resource, day))
+            if spans not in grids:
+                grids[spans] = _grid(day, spans, length, service.step(plan))
+            times = grids[spans]
+            if resource.exceptions.get(day):
+                times = [
+                    at
+                    for at in times
+                    if not resource.off(
+                        day, datetime.combine(day, at), datetime.combine(day, at) + length
+                    )
+                ]
+            for at in times:
+                working.setdefault(at, []).append(resource)
         chosen = []
         for at in sorted(working):
             starts_at = timezone.make_aware(datetime.combine(day, at))
