@@ -19,8 +19,8 @@ by id, so the same inputs always name the same resource.
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
 
 from django.utils import timezone
 
@@ -128,9 +128,8 @@ class ResourcePlan:
         return False
 
 
-@dataclass(frozen=True)
-class Busy:
-    """One active booking's blocked range (aware, buffers included)."""
+class Busy(NamedTuple):
+    """One active booking's blocked range (aware, buffers included; UTC compares fastest)."""
 
     resource_id: int
     start: datetime
@@ -234,9 +233,12 @@ def start_times(
     plan = calendar.plan_for(day)
     if plan is None:
         return []
-    length, step = service.length(plan), service.step(plan)
+    return _grid(day, windows(calendar, resource, day), service.length(plan), service.step(plan))
+
+
+def _grid(day: date, spans: Iterable[Span], length: timedelta, step: timedelta) -> list[time]:
     times: list[time] = []
-    for opens, closes in windows(calendar, resource, day):
+    for opens, closes in spans:
         moment = datetime.combine(day, opens)
         last = datetime.combine(day, closes) - length
         while moment <= last:
@@ -285,30 +287,77 @@ def evaluate_start(
     today = today or timezone.localtime(now).date()
     starts_at = timezone.make_aware(datetime.combine(day, at))
     ends_at = starts_at + length
-    blocked_from = starts_at - timedelta(minutes=service.buffer_before)
-    blocked_until = ends_at + timedelta(minutes=service.buffer_after)
+    refusal = _time_refusal(
+        rules, service, day, starts_at, ends_at, now=now, today=today, for_staff=for_staff
+    )
+    return _judge(
+        rules,
+        service,
+        resource,
+        day,
+        at,
+        starts_at,
+        ends_at,
+        busy=busy,
+        for_staff=for_staff,
+        refusal=refusal,
+    )
+
+
+def _time_refusal(
+    rules: BookingRules,
+    service: ServicePlan,
+    day: date,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    now: datetime,
+    today: date,
+    for_staff: bool,
+) -> str | None:
+    """The refusal that depends on the moment only (the same for every resource), or None."""
+    deadline = starts_at if rules.bookable_until == BookingRules.BookableUntil.START else ends_at
+    notice = service.notice(rules)
+    if now >= deadline:
+        return slots.IN_PAST
+    if not for_staff and notice and starts_at < now + timedelta(minutes=notice):
+        return slots.TOO_SOON
+    if not for_staff and day > today + timedelta(days=service.horizon(rules)):
+        return slots.TOO_FAR
+    return None
+
+
+def _judge(
+    rules: BookingRules,
+    service: ServicePlan,
+    resource: ResourcePlan,
+    day: date,
+    at: time,
+    starts_at: datetime,
+    ends_at: datetime,
+    *,
+    busy: BusyIndex,
+    for_staff: bool,
+    refusal: str | None,
+) -> Start:
+    """The verdict for `resource` at a start, given the moment's own refusal (if any)."""
+    # Compare in UTC: the bookings are stored so, and equal time zones compare cheaply.
+    utc_start, utc_end = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
+    blocked_from = utc_start - timedelta(minutes=service.buffer_before)
+    blocked_until = utc_end + timedelta(minutes=service.buffer_after)
     around = busy.overlapping(resource.id, blocked_from, blocked_until)
-    booked = peak(around, blocked_from, blocked_until)
+    booked = peak(around, blocked_from, blocked_until) if around else 0
     capacity = resource.limit(rules, for_staff=for_staff)
     remaining = capacity - booked
     type_limit = resource.type_limit(rules, service.type, for_staff=for_staff)
     if type_limit is not None:
-        remaining = min(
-            remaining, type_limit - peak(around, blocked_from, blocked_until, service.type)
-        )
-    deadline = starts_at if rules.bookable_until == BookingRules.BookableUntil.START else ends_at
-    notice = service.notice(rules)
-    refusal = None
-    if now >= deadline:
-        refusal = slots.IN_PAST
-    elif not for_staff and notice and starts_at < now + timedelta(minutes=notice):
-        refusal = slots.TOO_SOON
-    elif not for_staff and day > today + timedelta(days=service.horizon(rules)):
-        refusal = slots.TOO_FAR
-    elif booked >= capacity:
-        refusal = slots.SLOT_FULL
-    elif remaining <= 0:
-        refusal = slots.TYPE_FULL
+        of_type = peak(around, blocked_from, blocked_until, service.type) if around else 0
+        remaining = min(remaining, type_limit - of_type)
+    if refusal is None:
+        if booked >= capacity:
+            refusal = slots.SLOT_FULL
+        elif remaining <= 0:
+            refusal = slots.TYPE_FULL
     return Start(
         date=day,
         time=at,
@@ -323,13 +372,16 @@ def evaluate_start(
     )
 
 
+def _rank(busy: BusyIndex, resource_id: int, name: str, day: date) -> tuple[int, str, int]:
+    return busy.booked_on(resource_id, day), name.casefold(), resource_id
+
+
 def choose(candidates: Sequence[Start], busy: BusyIndex) -> Start:
     """Anyone: the bookable start whose resource is least booked that day, then by name and
     id; when none is bookable, the first refusal in that same order."""
 
     def rank(start: Start) -> tuple[int, str, int]:
-        booked = busy.booked_on(start.resource_id, start.date)
-        return booked, start.resource_name.casefold(), start.resource_id
+        return _rank(busy, start.resource_id, start.resource_name, start.date)
 
     bookable = [start for start in candidates if start.bookable]
     return min(bookable or candidates, key=rank)
@@ -363,25 +415,64 @@ def build_service_days(
             days.append(ServiceDay(date=day, reason=slots.CLOSED))
             continue
         length = service.length(plan)
-        per_time: dict[time, list[Start]] = {}
-        for resource in resources:
-            for at in start_times(calendar, service, resource, day):
-                moment = datetime.combine(day, at)
-                if resource.off(day, moment, moment + length):
-                    continue
-                verdict = evaluate_start(
-                    calendar,
+        # The resources in `choose`'s order (its rank is fixed for the day), and per start the
+        # ones working then: the first bookable one wins, so the rest need no verdict.
+        ranked = sorted(resources, key=lambda r: _rank(busy, r.id, r.name, day))
+        working: dict[time, list[ResourcePlan]] = {}
+        grids: dict[tuple[Span, ...], list[time]] = {}  # resources with equal windows share
+        for resource in ranked:
+            spans = tuple(windows(calendar, resource, day))
+            if spans not in grids:
+                grids[spans] = _grid(day, spans, length, service.step(plan))
+            times = grids[spans]
+            if resource.exceptions.get(day):
+                times = [
+                    at
+                    for at in times
+                    if not resource.off(
+                        day, datetime.combine(day, at), datetime.combine(day, at) + length
+                    )
+                ]
+            for at in times:
+                working.setdefault(at, []).append(resource)
+        chosen = []
+        for at in sorted(working):
+            starts_at = timezone.make_aware(datetime.combine(day, at))
+            ends_at = starts_at + length
+            moment_refusal = _time_refusal(
+                calendar.rules,
+                service,
+                day,
+                starts_at,
+                ends_at,
+                now=now,
+                today=today,
+                for_staff=for_staff,
+            )
+            winner: Start | None = None
+            first: Start | None = None
+            for resource in working[at]:
+                verdict = _judge(
+                    calendar.rules,
                     service,
                     resource,
                     day,
                     at,
+                    starts_at,
+                    ends_at,
                     busy=busy,
-                    now=now,
                     for_staff=for_staff,
-                    today=today,
+                    refusal=moment_refusal,
                 )
-                per_time.setdefault(at, []).append(verdict)
-        chosen = [choose(per_time[at], busy) for at in sorted(per_time)]
+                if verdict.bookable:
+                    winner = verdict
+                    break
+                first = first or verdict
+                if moment_refusal is not None:
+                    break  # refused for the moment itself: so is every resource
+            winner = winner or first
+            if winner is not None:  # always: each start has a resource working then
+                chosen.append(winner)
         if refuse_all or refuse_ranges:
             chosen = [_refuse(item, refuse_all, refuse_ranges) for item in chosen]
         if not chosen:

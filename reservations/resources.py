@@ -9,10 +9,11 @@ also guarded by the exclusion constraint of migration 0009.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import CharField, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from reservations import availability, slots
@@ -134,23 +135,31 @@ def load_busy(
     )
     if exclude_id is not None:
         rows = rows.exclude(pk=exclude_id)
+    # The stored UTC instants as text, parsed by `datetime.fromisoformat` (C): the database
+    # adapter's per-row datetime conversion was most of the time of a month of "anyone".
+    rows = rows.annotate(
+        from_text=Cast("blocked_from", CharField()), until_text=Cast("blocked_until", CharField())
+    )
     busy = []
-    fields = ("resource_id", "blocked_from", "blocked_until", "type", "date", "time_slot")
-    for resource_id, blocked_from, blocked_until, type_, day, at in rows.values_list(*fields):
-        if blocked_from is None or blocked_until is None:
-            blocked_from = timezone.make_aware(datetime.combine(day, at))
+    fields = ("resource_id", "from_text", "until_text", "type", "date", "time_slot")
+    for resource_id, from_text, until_text, type_, day, at in rows.values_list(*fields):
+        if from_text is None or until_text is None:
+            blocked_from = timezone.make_aware(datetime.combine(day, at)).astimezone(UTC)
             length = calendar.slot_length(day) or timedelta(minutes=IMPORTED_MINUTES)
             blocked_until = blocked_from + length
+        else:
+            blocked_from, blocked_until = _utc(from_text), _utc(until_text)
         busy.append(
-            availability.Busy(
-                resource_id=resource_id or clinic or 0,
-                start=blocked_from,
-                end=blocked_until,
-                type=type_,
-                day=day,
-            )
+            availability.Busy(resource_id or clinic or 0, blocked_from, blocked_until, type_, day)
         )
     return BusyIndex(busy)
+
+
+def _utc(text: str) -> datetime:
+    """A stored instant's text (PostgreSQL: with its offset; SQLite: naive UTC) in UTC, so the
+    engine compares datetimes of one time zone (no offset lookups)."""
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def load_calendar(*, start: date, end: date) -> Calendar:

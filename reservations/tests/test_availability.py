@@ -92,3 +92,98 @@ def test_starts_step_from_each_window_by_the_services_step_and_fit_its_length():
     assert availability.start_times(calendar, service, sara, MONDAY) == [
         T(9), T(9, 15), T(9, 30), T(9, 45)
     ]  # fmt: skip
+
+
+def reference_service_days(calendar, service, resources, *, start, end, busy, now, for_staff):
+    """Every start of every resource judged on its own, then `choose`: the plain reading of
+    "anyone" that the engine's shortcuts (shared starts, first bookable wins) must equal."""
+    found = {}
+    today = timezone.localtime(now).date()
+    for day in slots.dates_between(start, end):
+        plan = calendar.plan_for(day)
+        if calendar.on_vacation(day) or plan is None or not plan.hours.get(day.weekday()):
+            continue
+        per_time: dict[dt.time, list[availability.Start]] = {}
+        for resource in resources:
+            for at in availability.start_times(calendar, service, resource, day):
+                moment = dt.datetime.combine(day, at)
+                if resource.off(day, moment, moment + service.length(plan)):
+                    continue
+                per_time.setdefault(at, []).append(
+                    availability.evaluate_start(
+                        calendar,
+                        service,
+                        resource,
+                        day,
+                        at,
+                        busy=busy,
+                        now=now,
+                        for_staff=for_staff,
+                        today=today,
+                    )
+                )
+        found[day] = [availability.choose(per_time[at], busy) for at in sorted(per_time)]
+    return found
+
+
+@st.composite
+def teams(draw, calendar, start, end):
+    people = []
+    for n in range(draw(st.integers(1, 5))):
+        own = draw(st.none() | st.lists(st.integers(6 * 60, 22 * 60), min_size=2, max_size=4))
+        week = None
+        if own is not None:
+            marks = sorted(set(own))[: len(set(own)) // 2 * 2]
+            spans = tuple(
+                (T(*divmod(marks[i], 60)), T(*divmod(marks[i + 1], 60)))
+                for i in range(0, len(marks), 2)
+            )
+            week = dict.fromkeys(range(7), spans)
+        off_day = start + dt.timedelta(days=draw(st.integers(0, (end - start).days)))
+        off = draw(st.sampled_from([(), ((None, None),), ((T(10), T(12)),)]))
+        people.append(
+            ResourcePlan(
+                id=10 + n,
+                name=draw(st.sampled_from(["Sara", "sam", "Omar"])),
+                capacity=draw(st.integers(1, 2)),
+                is_clinic=n == 0 and draw(st.booleans()),
+                week=week,
+                exceptions={off_day: off} if off else {},
+            )
+        )
+    items = []
+    for _ in range(draw(st.integers(0, 25))):
+        who = draw(st.sampled_from(people))
+        day = start + dt.timedelta(days=draw(st.integers(0, (end - start).days)))
+        begins = timezone.make_aware(
+            dt.datetime.combine(day, T(*divmod(draw(st.integers(6 * 60, 22 * 60)), 60)))
+        )
+        length = dt.timedelta(minutes=draw(st.sampled_from([15, 30, 45, 90])))
+        items.append(Busy(who.id, begins, begins + length, draw(st.sampled_from([0, 1])), day))
+    return people, BusyIndex(items)
+
+
+@SETTINGS
+@given(scenarios(), st.data())
+def test_anyone_equals_judging_every_resource_at_every_start(scenario, data):
+    calendar, now = scenario["calendar"], scenario["now"]
+    start, end = scenario["start"], scenario["end"]
+    with timezone.override(scenario["zone"]):
+        people, busy = data.draw(teams(calendar, start, end))
+        service = ServicePlan(
+            id=None, type=data.draw(st.sampled_from([0, 1])),
+            duration_minutes=data.draw(st.sampled_from([15, 30, 60])),
+            buffer_before=data.draw(st.sampled_from([0, 10])),
+            buffer_after=data.draw(st.sampled_from([0, 15])),
+            step_minutes=data.draw(st.sampled_from([None, 15, 20])),
+        )  # fmt: skip
+        expected = reference_service_days(
+            calendar, service, people, start=start, end=end, busy=busy, now=now,
+            for_staff=scenario["for_staff"],
+        )  # fmt: skip
+        days = availability.build_service_days(
+            calendar, service, people, start=start, end=end, busy=busy, now=now,
+            for_staff=scenario["for_staff"], bookable_only=False,
+        )  # fmt: skip
+        for day in days:
+            assert list(day.starts) == expected.get(day.date, [])
