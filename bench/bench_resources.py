@@ -20,7 +20,6 @@ Writes the "resources: free starts and booking" section of bench/RESULTS.md.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -197,14 +196,7 @@ def main() -> None:
 
     server = common.server_url()
     load = common.load()
-    os.environ["DATABASE_URL"] = common.recreate_database(server, BENCH_DB)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    common.django_on_fresh_database(server, BENCH_DB)
     from django.db import connection
     from django.utils import timezone
 
@@ -212,7 +204,6 @@ def main() -> None:
     from reservations.models import Service, Source
 
     try:
-        call_command("migrate", verbosity=0)
         machine = common.machine()  # while the benchmark database exists
         today = timezone.localdate()
         filled = time.perf_counter()

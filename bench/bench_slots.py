@@ -11,7 +11,6 @@ the date, to the "available_slots" section of bench/RESULTS.md (other sections a
 """
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -103,21 +102,13 @@ def main() -> None:
     args = parser.parse_args()
 
     server = common.server_url()
-    os.environ["DATABASE_URL"] = common.recreate_database(server, BENCH_DB)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    common.django_on_fresh_database(server, BENCH_DB)
     from django.db import connection
     from django.utils import timezone
 
     from reservations import services
 
     try:
-        call_command("migrate", verbosity=0)
         machine = common.machine()  # while the benchmark database exists
         today = timezone.localdate()
         total = fill(today)

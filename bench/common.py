@@ -5,6 +5,7 @@ import platform
 import re
 import statistics
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -33,6 +34,21 @@ def recreate_database(server: str, name: str, *, drop_only: bool = False) -> str
         if not drop_only:
             conn.execute(f'CREATE DATABASE "{name}"')
     return database_url(server, name)
+
+
+def django_on_fresh_database(server: str, name: str) -> None:
+    """Point Django at a new, migrated database `name` on `server` and set it up (in-process
+    benchmarks; drop it with `recreate_database(server, name, drop_only=True)`)."""
+    os.environ["DATABASE_URL"] = recreate_database(server, name)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
 
 
 def load() -> str:
