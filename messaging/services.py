@@ -42,8 +42,8 @@ from messaging.whatsapp.delivery import (
     apply_status_updates,
     clear_wakeup,
     enqueue,
+    mark_read,
     send_outbound_message,
-    show_typing,
     status_row,
 )
 
@@ -233,16 +233,27 @@ def _process(row: InboundMessage) -> None:
     if row.wa_id != message.sender:  # a refused row that now passes: erasure must find it
         InboundMessage.objects.filter(id=row.id).update(wa_id=message.sender)
     # The language model (if any) is asked before the transaction: a slow answer holds no lock.
-    model = ask_model(message=message)
+    # While it thinks, the customer sees their message read and "typing...".
+    typing_shown = False
+
+    def show_typing() -> None:
+        nonlocal typing_shown
+        mark_read(message_id=message.id, typing=True)
+        typing_shown = True
+
+    model = ask_model(message=message, while_waiting=show_typing)
     replies = record_inbound_message(message=message, model=model)
     if os.environ.get(HANG_AFTER_RECORD_ENV):
         sys.stdout.write(f"hanging after recording {message.id}\n")
         sys.stdout.flush()
         threading.Event().wait()
-    if replies:
-        show_typing(message_id=message.id)
     for reply in replies:
         send_outbound_message(conversation=reply)
+    # The rules answer at once: the reply goes first and the read receipt after it, since a
+    # "typing..." shown just before the reply would only hold it back by one call to Meta (the
+    # worker waits ~0.2 s for each). No reply (a hand-off): staff read it in the inbox.
+    if replies and not typing_shown:
+        mark_read(message_id=message.id)
 
 
 def _is_refused_status(payload: str) -> bool:

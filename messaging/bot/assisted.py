@@ -10,6 +10,7 @@ booking, move or cancellation still needs the customer's tap, and nothing it wri
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -78,9 +79,12 @@ def read_text(text: str, *, now: datetime) -> TextReading:
 
 
 # ============================================================================ the model
-def ask_model(*, message: Message) -> llm.ModelReading | None:
+def ask_model(
+    *, message: Message, while_waiting: Callable[[], object] | None = None
+) -> llm.ModelReading | None:
     """The model's reading of a text the rules cannot place; None when off, not needed, over
-    budget, failing or slow. Call it outside any transaction: it waits on the network."""
+    budget, failing or slow. Call it outside any transaction: it waits on the network.
+    `while_waiting` is called just before the model is asked (only if it is)."""
     if not llm.is_enabled() or message.type != "text" or message.reply_id:
         return None
     text = message.text.strip()
@@ -96,6 +100,8 @@ def ask_model(*, message: Message) -> llm.ModelReading | None:
     names = [message.profile_name or ""]
     if customer is not None:
         names += [customer.customer_name or "", customer.profile_name or ""]
+    if while_waiting is not None:
+        while_waiting()
     try:
         return llm.read_text(
             redact(text, names=names),

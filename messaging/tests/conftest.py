@@ -129,6 +129,7 @@ class GraphServer:
             # Headers and body go out in two writes: without TCP_NODELAY, Nagle holds the body
             # until the client's delayed ACK, 40 ms on every answer of a kept-alive connection.
             disable_nagle_algorithm = True
+
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 status: int

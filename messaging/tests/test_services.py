@@ -68,6 +68,12 @@ def test_a_text_message_is_recorded_answered_and_sent(graph):
     assert "أهلاً" in reply.message
     assert graph.sent == [reply.payload, menu.payload]
     assert graph.read_receipts == [inbound.wa_message_id]
+    # The rules answered at once: the replies went first, then the read receipt, no "typing..."
+    assert graph.requests[-1]["json"] == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": inbound.wa_message_id,
+    }
     assert graph.sent[0]["to"] == "+966501234567"
     row = InboundMessage.objects.get()
     assert (row.status, row.attempts, row.locked_at) == ("done", 1, None)

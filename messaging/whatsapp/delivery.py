@@ -99,11 +99,12 @@ def clear_wakeup(func: str) -> None:
         cursor.execute("DELETE FROM task_wakeups WHERE task = %s", [func])
 
 
-def show_typing(*, message_id: str) -> None:
-    """Mark the customer's message read and show "typing..." until the reply (best effort)."""
+def mark_read(*, message_id: str, typing: bool = False) -> None:
+    """Mark the customer's message read; with `typing`, also show "typing..." until the reply
+    (at most 25 s). Best effort: a failure is logged, never raised."""
     try:
         cloud_api.post_messages(
-            outgoing.read_receipt(message_id, typing=True), wait_for_slot=wait_for_send_slot
+            outgoing.read_receipt(message_id, typing=typing), wait_for_slot=wait_for_send_slot
         )
     except cloud_api.WhatsAppError as exc:
         logger.info("could not mark %s read: %s", message_id, exc)

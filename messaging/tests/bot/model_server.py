@@ -27,6 +27,7 @@ class ModelServer:
             # Headers and body go out in two writes: without TCP_NODELAY, Nagle holds the body
             # until the client's delayed ACK, 40 ms on every answer of a kept-alive connection.
             disable_nagle_algorithm = True
+
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
                 body = json.loads(raw)

@@ -316,6 +316,60 @@ def test_the_model_is_asked_outside_any_transaction(model_server, monkeypatch):
     assert BotDailyCount.objects.get(kind=BotDailyCount.Kind.MODEL).count == 1
 
 
+def handle_text(wamid: str, text: str) -> None:
+    item = {
+        "id": wamid,
+        "from": "966501234567",
+        "timestamp": str(int(time.time())),
+        "type": "text",
+        "text": {"body": text},
+    }
+    payload = json.dumps({"message": item, "contact": {"wa_id": "966501234567"}})
+    row = InboundMessage.objects.create(
+        message_id=wamid, wa_id="966501234567", payload=payload, status="processing"
+    )
+    services.handle_inbound_message(row=row)
+
+
+def test_typing_shows_while_the_model_reads_and_the_message_is_marked_read_once(
+    model_server, graph, monkeypatch
+):
+    sent_before_asking: list[int] = []
+    post = llm._session.post
+
+    def spy(*args, **kwargs):
+        sent_before_asking.append(len(graph.requests))
+        return post(*args, **kwargs)
+
+    monkeypatch.setattr(llm._session, "post", spy)
+    model_server.play_reading(intent="book", day="2026-11-24", time="16:00")
+    handle_text("wamid.TYPING1", UNPLACED)
+    assert sent_before_asking == [1]
+    first, *rest = [r["json"] for r in graph.requests]
+    # "typing..." went out before the model was asked (the worker waits on it), then the replies
+    assert first == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": "wamid.TYPING1",
+        "typing_indicator": {"type": "text"},
+    }
+    assert rest
+    assert all("status" not in body for body in rest)
+
+
+def test_no_typing_when_the_rules_answer_at_once(model_server, graph):
+    handle_text("wamid.TYPING2", "hello")
+    assert model_server.requests == []
+    *sends, receipt = [r["json"] for r in graph.requests]
+    assert sends
+    assert all("status" not in body for body in sends)
+    assert receipt == {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": "wamid.TYPING2",
+    }
+
+
 def test_the_dashboard_counts_follow_how_texts_were_placed(model_server, parking):
     chat = started_chat()  # a greeting: the rules
     chat.say("is there parking?")  # the FAQ
