@@ -1,19 +1,21 @@
 """Soak: a busy clinic group's load for 10 minutes (issue 14, part 5).
 
-One node (gunicorn, 3 workers; a `qcluster`, 3 workers) on a throwaway PostgreSQL database
-(clinic_bench_soak): signed inbound messages at --rate a second (each from a new customer, so
-each reply is a distinct send), the delivered and read statuses of every send (plus one status
-a minute's worth of messages the app never sent, as other apps on the number cause), a burst of
---reminders reminders due at minute 3, and the whole qcluster killed (-9) and restarted every
---kill-every seconds. Per minute: the memory of every process (gunicorn master and workers,
-the qcluster's processes, the database's backends), the webhook's answer time (ack) and the
-reply time (from posting a message to its reply reaching the fake Graph API), p50 and p99.
-At the end: every message handled once, every reminder sent once, no duplicate send beyond
-one per kill.
+One node (gunicorn, 3 workers; a `qcluster`, --workers workers) on a throwaway PostgreSQL
+database (clinic_bench_soak). First a baseline: --baseline-seconds at --baseline-rate, with no
+kill and no burst. Then signed inbound messages at --rate a second (each from a new customer,
+so each reply is a distinct send), the delivered and read statuses of every send (plus one
+status of a message the app never sent per 20 sends, as other apps on the number cause), a
+burst of --reminders reminders due at --burst-at, and the whole qcluster killed (-9) and
+restarted every --kill-every seconds. The fake Graph API answers after --graph-ms (0: at once).
+Per minute: the memory of every process (gunicorn master and workers, the qcluster's processes,
+the database's backends), the webhook's answer time (ack) and the reply time (from posting a
+message to its reply reaching the fake Graph API), p50 and p99. At the end: every message
+handled once, every reminder sent once, no duplicate send beyond one per killed worker.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/soak.py
 
-Loopback only (8074, and the fake Graph API on 8075); about 13 minutes with its settling.
+Loopback only (8074, and the fake Graph API on 8075); about 14 minutes with its baseline and
+settling.
 Writes the "soak" section of bench/RESULTS.md and prints the JSON.
 """
 
@@ -95,6 +97,11 @@ def main() -> None:
     parser.add_argument("--kill-every", type=float, default=120, help="seconds")
     parser.add_argument("--burst-at", type=float, default=180, help="seconds into the run")
     parser.add_argument("--send-rate", type=int, default=80, help="sends/s (Meta's default)")
+    parser.add_argument("--workers", type=int, default=3, help="the qcluster's Q_WORKERS")
+    parser.add_argument("--graph-ms", type=float, default=0, help="the fake Graph API's delay")
+    parser.add_argument("--baseline-seconds", type=float, default=60)
+    parser.add_argument("--baseline-rate", type=float, default=5, help="messages/s")
+    parser.add_argument("--section", default=SECTION, help="RESULTS.md's heading to replace")
     parser.add_argument("--no-write", action="store_true", help="print only (no RESULTS.md)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the node on the way out
@@ -103,7 +110,7 @@ def main() -> None:
     extra = {
         "WHATSAPP_API_BASE_URL": f"http://127.0.0.1:{GRAPH_PORT}/v23.0",
         "WHATSAPP_MAX_MESSAGES_PER_SECOND": str(args.send_rate),
-        "Q_WORKERS": "3",
+        "Q_WORKERS": str(args.workers),
     }
     os.environ.update(nodes.env_for(url, nodes.PORTS["soak"], **extra))
     sys.path.insert(0, str(common.ROOT))
@@ -114,7 +121,7 @@ def main() -> None:
     from django.db import connections
 
     load_before = common.load()
-    graph = nodes.FakeGraph(port=GRAPH_PORT)
+    graph = nodes.FakeGraph(port=GRAPH_PORT, latency_ms=args.graph_ms)
     node = nodes.Node("soak", url, gunicorn_workers=3, **extra)
     seconds = args.minutes * 60
     try:
@@ -122,14 +129,17 @@ def main() -> None:
         nodes.prepare(0)
         connections.close_all()
         node.start()
-        started = time.time()
-        sampler = Sampler(node, server, started)
-        sampler.start()
         load = nodes.Load([node], graph, rate=args.rate, prefix="96656")
         statuses = threading.Thread(
             target=load.statuses, kwargs={"per_webhook": 5, "unknown_every": 20}, daemon=True
         )
         statuses.start()
+        baseline_started = time.time()
+        load.messages(args.baseline_seconds, rate=args.baseline_rate)
+        time.sleep(5)  # its last replies
+        started = time.time()
+        sampler = Sampler(node, server, started)
+        sampler.start()
         messages = threading.Thread(target=load.messages, args=(seconds,), daemon=True)
         messages.start()
         kills, burst_done = 0, False
@@ -154,7 +164,9 @@ def main() -> None:
         check = nodes.outcome(
             graph, load, args.reminders if burst_done else 0, kills * 3, rate=args.send_rate
         )
-        result = summarise(args, load, graph, sampler, started, kills, settle, check)
+        result = summarise(
+            args, load, graph, sampler, (baseline_started, started), kills, settle, check
+        )
     finally:
         node.stop()
         graph.server.shutdown()
@@ -173,7 +185,7 @@ def summarise(
     load: nodes.Load,
     graph: nodes.FakeGraph,
     sampler: Sampler,
-    started: float,
+    phases: tuple[float, float],
     kills: int,
     settle: float,
     check: dict[str, Any],
@@ -183,10 +195,14 @@ def summarise(
         to = str(body.get("to", "")).lstrip("+")
         if body.get("type") != "template" and to in load.posted and to not in first_reply:
             first_reply[to] = when
+    baseline_started, started = phases
     replies = [(load.posted[to], (at - load.posted[to]) * 1000) for to, at in first_reply.items()]
-    acks = per_minute(load.ack_ms, started)
+    acks = per_minute(load.ack_ms, started)  # the baseline's fall in minute 0 or before
     reply_ms = per_minute(replies, started)
     posted = per_minute([(at, 1.0) for at in load.posted.values()], started)
+    baseline_posted = [at for at in load.posted.values() if at < started]
+    baseline_replies = [ms for at, ms in replies if at < started]
+    baseline_acks = [ms for at, ms in load.ack_ms if baseline_started <= at < started]
     memory: dict[int, dict[str, Any]] = {}
     for sample in sampler.samples:  # the minute's last sample
         memory[sample["minute"]] = sample
@@ -211,10 +227,19 @@ def summarise(
                 "PSS MiB postgres backends": round(sample.get("postgres backends PSS", 0), 1),
             }
         )
-    achieved = load.sent / (args.minutes * 60)
+    achieved = (load.sent - len(baseline_posted)) / (args.minutes * 60)
     return {
         "minutes": args.minutes,
         "inbound messages/s asked / achieved": [args.rate, round(achieved, 1)],
+        "qcluster workers": args.workers,
+        "fake Graph API delay ms": args.graph_ms,
+        "baseline": {
+            "seconds": args.baseline_seconds,
+            "messages/s": args.baseline_rate,
+            "messages posted (answered)": [len(baseline_posted), len(baseline_replies)],
+            "webhook ack ms p50/p99": [p(baseline_acks, 0.5), p(baseline_acks, 0.99)],
+            "reply ms p50/p99": [p(baseline_replies, 0.5), p(baseline_replies, 0.99)],
+        },
         "qcluster killed (-9) and restarted": kills,
         "seconds to settle after the load": round(settle),
         "per minute": minutes,
@@ -243,26 +268,34 @@ def write_results(result: dict[str, Any], load_before: str, args: Any) -> None:
             f"{m['PSS MiB postgres backends']} |"
         )
     fence = "```"
+    base = result["baseline"]
+    command = " ".join(
+        f"--{name.replace('_', '-')} {getattr(args, name):g}"
+        for name in ("minutes", "rate", "reminders", "workers", "graph_ms")
+    )
     body = "\n".join(
         [
             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {common.machine()} "
-            f"(load before: {load_before}; the machine is shared with other jobs, so the "
-            "latencies carry their load). Command: `DATABASE_URL=postgres://postgres@127.0.0.1"
-            f":5432/postgres .venv/bin/python bench/soak.py --minutes {args.minutes:g} --rate "
-            f"{args.rate:g} --reminders {args.reminders}` (not part of `make bench`: "
+            f"(load before: {load_before}; nothing else ran on the machine). Command: "
+            "`DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python "
+            f"bench/soak.py {command}` (not part of `make bench`: "
             f"{args.minutes:g} minutes).",
             "",
-            "One node: gunicorn (3 workers) and a qcluster (3 workers), one PostgreSQL. Each "
-            "message from a new customer (the bot's welcome menu answers it); the delivered "
-            "and read statuses of every send, 5 to a webhook, plus one status of an unknown "
-            "message per 20 sends; a burst of "
+            f"One node: gunicorn (3 workers) and a qcluster ({args.workers} workers), one "
+            "PostgreSQL; the fake Graph API answers "
+            + (f"after {args.graph_ms:g} ms" if args.graph_ms else "at once")
+            + ". Each message from a new customer (the bot's welcome menu answers it); the "
+            "delivered and read statuses of every send, 5 to a webhook, plus one status of an "
+            "unknown message per 20 sends; a burst of "
             f"{args.reminders} reminders due at second {args.burst_at:g}; the whole qcluster "
             f"killed with SIGKILL and restarted every {args.kill_every:g} s. The minute's "
             "latencies are those of the messages posted in it (ack: every webhook, statuses "
             "too); memory is the minute's last sample (every 10 s); after the load, the "
             "minutes of settling. "
-            "Baseline: the reply latency at 10 msg/s on an idle machine (summary, row 4: p50 "
-            "106 ms, p95 161 ms).",
+            f"Baseline, the same run's first {base['seconds']:g} s at {base['messages/s']:g} "
+            "messages/s (no kill, no burst): webhook ack p50 / p99 "
+            f"{base['webhook ack ms p50/p99'][0]} / {base['webhook ack ms p50/p99'][1]} ms, reply "
+            f"p50 / p99 {base['reply ms p50/p99'][0]} / {base['reply ms p50/p99'][1]} ms.",
             "",
             *rows,
             "",
@@ -273,7 +306,7 @@ def write_results(result: dict[str, Any], load_before: str, args: Any) -> None:
             fence,
         ]
     )
-    common.write_section(SECTION, body)
+    common.write_section(args.section, body)
 
 
 if __name__ == "__main__":

@@ -55,9 +55,10 @@ SECTION = "several nodes"
 
 # ============================================================================ the fake Graph API
 class FakeGraph:
-    """Meta's /messages: records each send (time, body), answers with a fresh message id."""
+    """Meta's /messages: records each send (time, body), answers with a fresh message id, after
+    `latency_ms` (0: at once; Meta's own answer takes longer, and a worker waits for it)."""
 
-    def __init__(self, port: int = GRAPH_PORT) -> None:
+    def __init__(self, port: int = GRAPH_PORT, latency_ms: float = 0) -> None:
         self.sends: list[tuple[float, dict[str, Any]]] = []
         self.issued: list[tuple[str, str]] = []  # (wamid, recipient) for the status webhooks
         self.lock = threading.Lock()
@@ -71,6 +72,8 @@ class FakeGraph:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if latency_ms:
+                    time.sleep(latency_ms / 1000)
                 if body.get("status") == "read":
                     return self._answer({"success": True})
                 wamid = "wamid.N" + uuid.uuid4().hex
@@ -273,12 +276,14 @@ class Load:
         with self.lock:
             self.refused += 1
 
-    def messages(self, seconds: float) -> None:
+    def messages(self, seconds: float, rate: float | None = None) -> None:
+        """Post for `seconds` at `rate` (the load's own rate without it); customers are numbered
+        on from the previous call's."""
         from django.utils import timezone
 
-        interval = 1 / self.rate
+        interval = 1 / (rate or self.rate)
         started = time.monotonic()
-        n = 0
+        first = n = self.sent
         threads: list[threading.Thread] = []
         while time.monotonic() - started < seconds and not self.stopping.is_set():
             wa_id = f"{self.prefix}{n:07d}"
@@ -289,7 +294,7 @@ class Load:
             threads.append(thread)
             n += 1
             self.sent = n
-            time.sleep(max(0.0, started + n * interval - time.monotonic()))
+            time.sleep(max(0.0, started + (n - first) * interval - time.monotonic()))
             threads = [t for t in threads if t.is_alive()]
         for thread in threads:
             thread.join()
