@@ -267,10 +267,10 @@ def understanding_by_day(
     start = today - timedelta(days=days - 1)
     fields = {f.name for f in UnderstandingDay.__dataclass_fields__.values()} - {"day"}
     counts: dict[date, dict[str, int]] = {}
-    for day, kind, count in BotDailyCount.objects.filter(
+    for row in BotDailyCount.objects.filter(
         day__gte=start, day__lte=today, kind__in=fields
-    ).values_list("day", "kind", "count"):
-        counts.setdefault(day, {})[kind] = count
+    ).totals():
+        counts.setdefault(row["day"], {})[row["kind"]] = row["total"]
     return [
         UnderstandingDay(day=day, **counts.get(day, {}))
         for day in (today - timedelta(days=n) for n in range(days))

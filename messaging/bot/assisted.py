@@ -191,19 +191,18 @@ def checked(model: llm.ModelReading, *, turn: Turn) -> TextReading | None:
 # ============================================================================ daily counts
 def count_text(*, day: date, kind: str) -> None:
     """Add one to the day's count of `kind`."""
-    BotDailyCount.objects.bulk_create([BotDailyCount(day=day, kind=kind)], ignore_conflicts=True)
-    BotDailyCount.objects.filter(day=day, kind=kind).update(count=F("count") + 1)
+    BotDailyCount.objects.add_one(day=day, kind=kind)
 
 
 def take_model_request(*, day: date) -> bool:
     """Spend one of the day's LLM_DAILY_BUDGET requests; False when none is left. The row's
     conditional update decides, so workers in any number of processes share one budget."""
     BotDailyCount.objects.bulk_create(
-        [BotDailyCount(day=day, kind=Kind.MODEL_REQUEST)], ignore_conflicts=True
+        [BotDailyCount(day=day, kind=Kind.MODEL_REQUEST, shard=0)], ignore_conflicts=True
     )
     return bool(
         BotDailyCount.objects.filter(
-            day=day, kind=Kind.MODEL_REQUEST, count__lt=settings.LLM_DAILY_BUDGET
+            day=day, kind=Kind.MODEL_REQUEST, shard=0, count__lt=settings.LLM_DAILY_BUDGET
         ).update(count=F("count") + 1)
     )
 

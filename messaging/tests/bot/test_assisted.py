@@ -14,7 +14,7 @@ from django.db import connection
 
 from customers.models import Customer
 from messaging import services
-from messaging.bot.assisted import redact
+from messaging.bot.assisted import count_text, redact, take_model_request
 from messaging.bot.understanding import llm
 from messaging.models import BotDailyCount, FaqEntry, InboundMessage
 from messaging.tests.bot.model_server import completion_with
@@ -30,7 +30,7 @@ UNPLACED = "my tooth is killing me, squeeze me in"
 
 
 def counts() -> dict[str, int]:
-    return dict(BotDailyCount.objects.filter(day=TODAY).values_list("kind", "count"))
+    return {r["kind"]: r["total"] for r in BotDailyCount.objects.filter(day=TODAY).totals()}
 
 
 def started_chat() -> Chat:
@@ -368,6 +368,26 @@ def test_no_typing_when_the_rules_answer_at_once(model_server, graph):
         "status": "read",
         "message_id": "wamid.TYPING2",
     }
+
+
+def test_a_days_count_is_spread_over_shard_rows_that_add_up():
+    """One row a day would queue every worker behind its lock until each one's transaction
+    commits (bench/soak.py found one node capped at ~40 messages/s by it)."""
+    for _ in range(200):
+        count_text(day=TODAY, kind=BotDailyCount.Kind.RULES)
+    rows = BotDailyCount.objects.filter(day=TODAY, kind=BotDailyCount.Kind.RULES)
+    assert rows.count() > 1
+    assert all(0 <= shard < BotDailyCount.SHARDS for shard in rows.values_list("shard", flat=True))
+    assert counts() == {"rules": 200}
+
+
+def test_the_model_budget_is_one_row_beside_the_text_counts(settings):
+    settings.LLM_DAILY_BUDGET = 2
+    for kind in BotDailyCount.Kind.values:
+        count_text(day=TODAY, kind=kind)  # rows on any shard, shard 0 included
+    BotDailyCount.objects.filter(kind=BotDailyCount.Kind.MODEL_REQUEST).delete()
+    assert [take_model_request(day=TODAY) for _ in range(3)] == [True, True, False]
+    assert BotDailyCount.objects.get(kind=BotDailyCount.Kind.MODEL_REQUEST).shard == 0
 
 
 def test_the_dashboard_counts_follow_how_texts_were_placed(model_server, parking):
