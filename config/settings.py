@@ -269,7 +269,8 @@ WHATSAPP_API_BASE_URL = (
     )
 ).rstrip("/")
 # Meta's per-number throughput (80/s by default, 1000/s after an upgrade, 20/s in coexistence);
-# held across every process and machine by a counter row in the database.
+# held across every process and machine by a counter row in the database. Messages only: the
+# read receipts and typing indicators are not counted (delivery.mark_read).
 WHATSAPP_MAX_MESSAGES_PER_SECOND = env.int("WHATSAPP_MAX_MESSAGES_PER_SECOND", default=80)
 # The approved template sent when the 24-hour window is closed; it invites the customer to write.
 WHATSAPP_REENGAGEMENT_TEMPLATE = env.str("WHATSAPP_REENGAGEMENT_TEMPLATE", default="reengagement")

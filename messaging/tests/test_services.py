@@ -4,13 +4,14 @@ import json
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db.models import Sum
 from django.utils import timezone
 from django_q.models import Schedule
 
 from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from messaging import services
-from messaging.models import Conversation, InboundMessage, NotificationEvent
+from messaging.models import Conversation, InboundMessage, NotificationEvent, SendRate
 from messaging.tests.conftest import payload
 from messaging.whatsapp import cloud_api, intake
 
@@ -74,6 +75,8 @@ def test_a_text_message_is_recorded_answered_and_sent(graph):
         "status": "read",
         "message_id": inbound.wa_message_id,
     }
+    # Only the messages took a slot of the number's throughput, not the read receipt.
+    assert SendRate.objects.aggregate(total=Sum("sent"))["total"] == len(graph.sent) == 2
     assert graph.sent[0]["to"] == "+966501234567"
     row = InboundMessage.objects.get()
     assert (row.status, row.attempts, row.locked_at) == ("done", 1, None)
