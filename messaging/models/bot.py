@@ -68,9 +68,9 @@ class BotDailyCountQuerySet(models.QuerySet["BotDailyCount"]):
         """Count one, in one statement, on one of the day's SHARDS rows picked at random.
 
         Every handled text is counted inside the transaction that records it, which holds the
-        counted row's lock until it commits: with one row a day, every worker queued behind
-        it, and one node topped out at ~40 messages/s with a third of its CPU idle
-        (bench/soak.py). Readers add the shards up (`totals`).
+        counted row's lock until it commits: with one row a day, every worker counting a text
+        waited for the others' transactions (seen in pg_stat_activity under bench/soak.py's
+        load). Readers add the shards up (`totals`).
         """
         table = self.model._meta.db_table
         with connection.cursor() as cursor:
@@ -81,7 +81,7 @@ class BotDailyCountQuerySet(models.QuerySet["BotDailyCount"]):
             )
 
     def totals(self) -> "models.QuerySet[BotDailyCount, dict[str, Any]]":
-        """{"day", "kind", "count"} rows: each day's kinds with their shards added up."""
+        """{"day", "kind", "total"} rows: each day's kinds with their shards added up."""
         return self.values("day", "kind").annotate(total=Sum("count")).order_by()
 
 
