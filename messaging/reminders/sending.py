@@ -7,6 +7,7 @@ reminder waits, and is dropped with a reason once it could no longer arrive in t
 """
 
 import logging
+import time as clock
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -164,16 +165,35 @@ class _DryRun(Exception):  # noqa: N818 - a control-flow signal, not an error
     """Raised to roll back the planning a dry run did to see what is due."""
 
 
-def send_due_reminders(*, now: datetime | None = None, dry_run: bool = False) -> list[Outcome]:
+def send_due_reminders(
+    *, now: datetime | None = None, dry_run: bool = False, max_seconds: float | None = None
+) -> list[Outcome]:
     """Send the due reminders; with `dry_run`, plan and decide in a transaction that is rolled
-    back, and only say what would happen to each."""
+    back, and only say what would happen to each.
+
+    With `max_seconds`, stop sending once that long has passed and hand the claimed reminders
+    not yet sent back at once (the caller runs again: `messaging.tasks.send_reminders`). Each
+    send waits for Meta's answer, so a burst of hundreds outlasts any task timeout, and a task
+    killed mid-send sends that reminder twice.
+    """
     now = now or timezone.now()
     if dry_run:
         return _preview(now)
+    started = clock.monotonic()
     outcomes, claimed = _claim(now)
-    for reminder in claimed:
+    for index, reminder in enumerate(claimed):  # at least one is sent: each run progresses
+        if index and max_seconds is not None and clock.monotonic() - started > max_seconds:
+            _release(claimed[index:])
+            break
         outcomes.append(deliver_reminder(reminder=reminder))
     return outcomes
+
+
+def _release(reminders: list[Reminder]) -> None:
+    """Claimed reminders not attempted: due again now, their attempt not counted."""
+    Reminder.objects.filter(id__in=[r.id for r in reminders]).update(
+        next_attempt_at=None, attempts=F("attempts") - 1, updated_at=timezone.now()
+    )
 
 
 def _preview(now: datetime) -> list[Outcome]:

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from customers.tests.factories import CustomerFactory
+from messaging import tasks
 from messaging.inbox import staff
 from messaging.models import Conversation, NotificationEvent, Reminder
 from messaging.reminders import planning, sending
@@ -58,6 +59,36 @@ def test_planning_creates_one_reminder_per_reservation_and_kind(monday, settings
     due = dict(Reminder.objects.values_list("kind", "due_at"))
     assert due == {"day_before": riyadh(SUNDAY, 19), "hours_before": riyadh(MONDAY, 8)}
     assert NotificationEvent.objects.filter(event_type="reminder_planned").count() == 2
+
+
+def test_a_burst_outlasting_the_time_budget_goes_on_in_a_fresh_task(
+    clinic, reminder_settings, graph, monkeypatch
+):
+    """Each send waits for Meta: a burst of hundreds would outlast the task's timeout and be
+    killed mid-send (sending one reminder twice). Past its budget a run hands the claimed rest
+    back and queues another."""
+    for n, slot in enumerate([dt.time(10), dt.time(11), dt.time(11, 30)]):
+        customer = CustomerFactory(wa_id=f"96650123456{n}", language="en")
+        ReservationFactory(customer=customer, date=MONDAY, time_slot=slot)
+    clinic.move_to(riyadh(SUNDAY, 19, 1))
+    plan_reminders()
+    planned = Reminder.objects.count()
+    assert planned >= 2
+    queued: list[str] = []
+    monkeypatch.setattr(tasks, "time_budget", lambda: -1.0)  # always spent
+    monkeypatch.setattr(tasks, "async_task", lambda func, *args: queued.append(func))
+    assert tasks.send_reminders() == "1 reminders sent of 1 due"  # one at least: progress
+    assert queued == ["messaging.tasks.send_reminders"]
+    waiting = Reminder.objects.filter(status="planned")
+    assert set(waiting.values_list("attempts", "next_attempt_at")) == {(0, None)}  # due again
+    assert waiting.count() == planned - 1
+    for _ in range(planned - 1):
+        tasks.send_reminders()
+    assert len(graph.sent) == planned
+    assert Reminder.objects.filter(status="sent").count() == planned
+    queued.clear()
+    tasks.send_reminders()  # nothing left: no fresh task
+    assert queued == []
 
 
 def test_reminder_is_not_sent_before_it_is_due(monday, graph, clinic):
