@@ -160,9 +160,14 @@ def main() -> None:
         load.stopping.set()
         sampler.stopping.set()
         statuses.join(timeout=30)
-        # Each kill takes the qcluster's 3 workers down at once: up to one resend per worker.
+        # Each kill takes all the qcluster's workers down at once: up to one resend per worker
+        # (the check's "kills" is that count of killed workers).
         check = nodes.outcome(
-            graph, load, args.reminders if burst_done else 0, kills * 3, rate=args.send_rate
+            graph,
+            load,
+            args.reminders if burst_done else 0,
+            kills * args.workers,
+            rate=args.send_rate,
         )
         result = summarise(
             args, load, graph, sampler, (baseline_started, started), kills, settle, check
