@@ -237,6 +237,7 @@ def start_times(
 
 
 def _grid(day: date, spans: Iterable[Span], length: timedelta, step: timedelta) -> list[time]:
+    """The starts of the windows' grid, but for wall times the clocks skip (`slots.slot_times`)."""
     times: list[time] = []
     for opens, closes in spans:
         moment = datetime.combine(day, opens)
@@ -244,6 +245,8 @@ def _grid(day: date, spans: Iterable[Span], length: timedelta, step: timedelta) 
         while moment <= last:
             times.append(moment.time())
             moment += step
+    if slots.clocks_skip_ahead(day):
+        times = [at for at in times if slots.exists_locally(day, at)]
     return times
 
 

@@ -9,7 +9,7 @@ Dates and times are the clinic's wall clock (the current time zone, TIME_ZONE by
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -54,7 +54,9 @@ class WeekPlan:
         return self.start is None or self.end is None or self.start <= day <= self.end
 
     def slot_times(self, day: date) -> list[time]:
-        """Start times of the whole slots that fit in the day's intervals."""
+        """Start times of the whole slots that fit in the day's intervals, but for those the
+        clinic's clocks skip (the hour lost when summer time starts): such a time names no
+        instant, and an aware datetime built on it lies after the next slot's."""
         length = timedelta(minutes=self.slot_minutes)
         times: list[time] = []
         for opens, closes in self.hours.get(day.weekday(), ()):
@@ -63,7 +65,24 @@ class WeekPlan:
             while moment <= last:
                 times.append(moment.time())
                 moment += length
+        if clocks_skip_ahead(day):
+            times = [at for at in times if exists_locally(day, at)]
         return times
+
+
+def clocks_skip_ahead(day: date) -> bool:
+    """Whether the current time zone's clocks jump forward on `day` (some wall times are lost)."""
+    zone = timezone.get_current_timezone()
+    starts = datetime.combine(day, time.min, tzinfo=zone).utcoffset()
+    ends = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).utcoffset()
+    return starts is not None and ends is not None and ends > starts
+
+
+def exists_locally(day: date, at: time) -> bool:
+    """Whether the wall time `at` on `day` happens in the current time zone."""
+    naive = datetime.combine(day, at)
+    there = timezone.make_aware(naive)  # through UTC: astimezone() to its own zone is a no-op
+    return there.astimezone(UTC).astimezone(there.tzinfo).replace(tzinfo=None) == naive
 
 
 @dataclass(frozen=True)
