@@ -4,17 +4,14 @@ Each takes ids or nothing, and calls one service; the database rows are the sour
 lost task loses nothing (the sweep finds the work again).
 """
 
-import time
-
 from django.conf import settings
-from django.utils import timezone
 from django_q.tasks import async_task
 
 from messaging import events, privacy, services
-from messaging.models import Conversation, Reminder
+from messaging.models import Conversation
 from messaging.monitoring import probes
 from messaging.reminders.planning import plan_reminders as plan
-from messaging.reminders.sending import send_due_reminders
+from messaging.reminders.sending import send_reminders_within
 from messaging.whatsapp import delivery, sandbox
 
 
@@ -64,10 +61,9 @@ def plan_reminders() -> str:
 
 
 def send_reminders() -> str:
-    started = time.monotonic()
-    outcomes = send_due_reminders(max_seconds=time_budget())
-    if time.monotonic() - started > time_budget() and Reminder.objects.due(timezone.now()).exists():
-        async_task("messaging.tasks.send_reminders")  # a burst: the rest in a fresh task
+    outcomes, more = send_reminders_within(max_seconds=time_budget())
+    if more:  # a burst: the rest in a fresh task
+        async_task("messaging.tasks.send_reminders")
     return f"{sum(o.action == 'sent' for o in outcomes)} reminders sent of {len(outcomes)} due"
 
 

@@ -245,9 +245,7 @@ def _grid(day: date, spans: Iterable[Span], length: timedelta, step: timedelta) 
         while moment <= last:
             times.append(moment.time())
             moment += step
-    if slots.clocks_skip_ahead(day):
-        times = [at for at in times if slots.exists_locally(day, at)]
-    return times
+    return slots.without_skipped_times(day, times)
 
 
 def why_not(

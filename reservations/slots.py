@@ -65,9 +65,15 @@ class WeekPlan:
             while moment <= last:
                 times.append(moment.time())
                 moment += length
-        if clocks_skip_ahead(day):
-            times = [at for at in times if exists_locally(day, at)]
+        return without_skipped_times(day, times)
+
+
+def without_skipped_times(day: date, times: list[time]) -> list[time]:
+    """`times` but for the wall times the current zone's clocks skip on `day` (looked for only
+    on a day they jump forward)."""
+    if not clocks_skip_ahead(day):
         return times
+    return [at for at in times if exists_locally(day, at)]
 
 
 def clocks_skip_ahead(day: date) -> bool:

@@ -165,28 +165,33 @@ class _DryRun(Exception):  # noqa: N818 - a control-flow signal, not an error
     """Raised to roll back the planning a dry run did to see what is due."""
 
 
-def send_due_reminders(
-    *, now: datetime | None = None, dry_run: bool = False, max_seconds: float | None = None
-) -> list[Outcome]:
+def send_due_reminders(*, now: datetime | None = None, dry_run: bool = False) -> list[Outcome]:
     """Send the due reminders; with `dry_run`, plan and decide in a transaction that is rolled
-    back, and only say what would happen to each.
-
-    With `max_seconds`, stop sending once that long has passed and hand the claimed reminders
-    not yet sent back at once (the caller runs again: `messaging.tasks.send_reminders`). Each
-    send waits for Meta's answer, so a burst of hundreds outlasts any task timeout, and a task
-    killed mid-send sends that reminder twice.
-    """
+    back, and only say what would happen to each."""
     now = now or timezone.now()
     if dry_run:
         return _preview(now)
+    outcomes, _ = _send(now, max_seconds=None)
+    return outcomes
+
+
+def send_reminders_within(*, max_seconds: float) -> tuple[list[Outcome], bool]:
+    """Send the due reminders until `max_seconds` have passed, handing the claimed ones not yet
+    sent back at once; True as well when some were (the caller runs again). Each send waits for
+    Meta's answer, so a burst of hundreds outlasts any task timeout, and a task killed mid-send
+    sends that reminder twice."""
+    return _send(timezone.now(), max_seconds=max_seconds)
+
+
+def _send(now: datetime, *, max_seconds: float | None) -> tuple[list[Outcome], bool]:
     started = clock.monotonic()
     outcomes, claimed = _claim(now)
     for index, reminder in enumerate(claimed):  # at least one is sent: each run progresses
         if index and max_seconds is not None and clock.monotonic() - started > max_seconds:
             _release(claimed[index:])
-            break
+            return outcomes, True
         outcomes.append(deliver_reminder(reminder=reminder))
-    return outcomes
+    return outcomes, False
 
 
 def _release(reminders: list[Reminder]) -> None:
